@@ -1,0 +1,45 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { S3Client } from '@aws-sdk/client-s3';
+
+/**
+ * SDK clients configured only by the SDK's own variables (AWS_REGION, the credential chain,
+ * AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, ...), so the same code runs
+ * against real AWS and the local stack. Adaptive retries absorb throttling and 5xx.
+ */
+export interface Clients {
+  s3: S3Client;
+  dynamodb: DynamoDBClient;
+  streams: DynamoDBStreamsClient;
+}
+
+const retry = () => ({
+  retryMode: process.env.AWS_RETRY_MODE ?? 'adaptive',
+  maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? 8),
+});
+
+/** True when S3 is not AWS itself (Ceph, MinIO, a proxy): path-style addressing is needed. */
+export const customS3Endpoint = (env = process.env): boolean =>
+  Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+
+export function s3Client(): S3Client {
+  const custom = customS3Endpoint();
+  return new S3Client({
+    ...retry(),
+    ...(custom
+      ? {
+          forcePathStyle: true,
+          // S3-compatible servers reject the SDK's default streaming checksums (HTTP 411).
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
+      : {}),
+  });
+}
+
+export const dynamodbClient = (): DynamoDBClient => new DynamoDBClient(retry());
+export const streamsClient = (): DynamoDBStreamsClient => new DynamoDBStreamsClient(retry());
+
+export function clientsFromEnv(): Clients {
+  return { s3: s3Client(), dynamodb: dynamodbClient(), streams: streamsClient() };
+}

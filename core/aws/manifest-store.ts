@@ -1,0 +1,57 @@
+import { DescribeTableCommand, DescribeTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type BackupLocation, metaRoot } from '../object-key';
+import { manifestFromDescription, sameSchema, type TableManifest } from '../table-manifest';
+
+export const manifestKey = (loc: BackupLocation): string => `${metaRoot(loc)}table.json`;
+
+/** The backup's current table description, or undefined if none was recorded yet. */
+export async function readManifest(s3: S3Client, loc: BackupLocation): Promise<TableManifest | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: manifestKey(loc) }));
+    return JSON.parse((await out.Body?.transformToString('utf8')) ?? '') as TableManifest;
+  } catch (err) {
+    if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+}
+
+export async function writeManifest(s3: S3Client, loc: BackupLocation, manifest: TableManifest): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: loc.bucket,
+      Key: manifestKey(loc),
+      Body: JSON.stringify(manifest, null, 2),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+export async function describeTable(dynamodb: DynamoDBClient, table: string): Promise<TableManifest> {
+  const [desc, ttl] = await Promise.all([
+    dynamodb.send(new DescribeTableCommand({ TableName: table })),
+    dynamodb.send(new DescribeTimeToLiveCommand({ TableName: table })).catch(() => undefined),
+  ]);
+  if (!desc.Table) throw new Error(`DescribeTable returned no table for ${table}`);
+  return manifestFromDescription(desc.Table, ttl?.TimeToLiveDescription);
+}
+
+/**
+ * Records the table's current description in the backup when it is new or changed, keeping the
+ * earliest coverage instant. `coverageFromMs` is the instant this call covers from when the
+ * backup had none (the oldest change of the batch being written, or a backfill's start).
+ */
+export async function recordManifest(
+  s3: S3Client,
+  dynamodb: DynamoDBClient,
+  loc: BackupLocation,
+  coverageFromMs: number,
+): Promise<TableManifest> {
+  const [stored, live] = await Promise.all([readManifest(s3, loc), describeTable(dynamodb, loc.table)]);
+  const coverage = Math.min(stored?.coverageFromMs ?? coverageFromMs, coverageFromMs);
+  const next: TableManifest = { ...live, coverageFromMs: coverage };
+  if (!stored || !sameSchema(stored, live) || stored.coverageFromMs !== coverage) {
+    await writeManifest(s3, loc, next);
+  }
+  return next;
+}

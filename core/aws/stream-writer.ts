@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import pLimit from 'p-limit';
+import { type BackupWrite, changeFromRecord, tableFromStreamArn } from '../change-record';
+import { ConfigurationError } from '../errors';
+import type { Log } from '../log';
+import { type BackupLocation, backupLocation } from '../object-key';
+import { recordManifest } from './manifest-store';
+import { assertVersionedBucket, writeChange } from './version-store';
+
+export interface StreamWriterConfig {
+  bucket: string;
+  /** Optional folder for all tables in the bucket. */
+  prefix?: string;
+  /** Items written at once; one item's changes are always written one after another. */
+  concurrency: number;
+}
+
+export interface StreamWriterDeps {
+  s3: S3Client;
+  /** Used to record the table description in the backup; omit to skip that. */
+  dynamodb?: DynamoDBClient;
+  log: Log;
+  /** Test hook: called before each write; throwing fails that record. */
+  beforeWrite?: (change: BackupWrite) => void | Promise<void>;
+  /** Clock for backup-lag reporting. */
+  now?: () => number;
+}
+
+export interface BatchOutcome extends DynamoDBBatchResponse {
+  written: number;
+  failed: number;
+  /** now - oldest change time written, ms: how far the backup is behind the table. */
+  lagMs?: number;
+}
+
+const MANIFEST_TTL_MS = 5 * 60_000;
+const manifestSeen = new Map<string, number>();
+
+/**
+ * Writes a stream batch to S3: one version per change, each item's changes in stream order,
+ * different items in parallel. A failed change stops its item (nothing later of that item is
+ * written) and is reported in batchItemFailures so Lambda retries from it.
+ *
+ * @example
+ * const out = await writeStreamBatch({ s3, dynamodb, log }, { bucket: 'backups', concurrency: 16 }, event);
+ */
+export async function writeStreamBatch(
+  deps: StreamWriterDeps,
+  config: StreamWriterConfig,
+  event: DynamoDBStreamEvent,
+): Promise<BatchOutcome> {
+  await assertVersionedBucket(deps.s3, config.bucket);
+  const groups = groupByItem(config, event.Records);
+  await recordManifests(deps, config, event.Records);
+
+  const limit = pLimit(Math.max(1, config.concurrency));
+  const failures: DynamoDBRecord[] = [];
+  let written = 0;
+  let oldest = Number.POSITIVE_INFINITY;
+  await Promise.all(
+    [...groups.values()].map((group) =>
+      limit(async () => {
+        for (const [index, { record, change }] of group.entries()) {
+          try {
+            if (change instanceof Error) throw change;
+            await deps.beforeWrite?.(change);
+            await writeChange(deps.s3, config.bucket, change);
+            written++;
+            oldest = Math.min(oldest, change.meta.timeMs);
+          } catch (err) {
+            if (err instanceof ConfigurationError) throw err;
+            failures.push(record);
+            deps.log.error('change not written; its item stops here until Lambda retries', {
+              sequenceNumber: record.dynamodb?.SequenceNumber,
+              eventName: record.eventName,
+              keyHash: change instanceof Error ? undefined : keyHash(change.objectKey),
+              remainingOfItem: group.length - index - 1,
+              error: (err as Error).name,
+              reason: (err as Error).message,
+            });
+            return;
+          }
+        }
+      }),
+    ),
+  );
+  const now = deps.now?.() ?? Date.now();
+  return {
+    batchItemFailures: failures.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' })),
+    written,
+    failed: failures.length,
+    ...(Number.isFinite(oldest) ? { lagMs: Math.max(0, now - oldest) } : {}),
+  };
+}
+
+type Planned = { record: DynamoDBRecord; change: BackupWrite | Error };
+
+/** Groups records by object key, keeping stream order inside each group. */
+function groupByItem(config: StreamWriterConfig, records: DynamoDBRecord[]): Map<string, Planned[]> {
+  const groups = new Map<string, Planned[]>();
+  for (const record of records) {
+    const loc = locationOf(config, record);
+    let change: BackupWrite | Error;
+    try {
+      change = changeFromRecord(loc, record);
+    } catch (err) {
+      if (err instanceof ConfigurationError) throw err;
+      change = err as Error;
+    }
+    // A record that cannot be read still holds its place: it fails alone, in order.
+    const id = change instanceof Error ? `!${record.eventID ?? record.dynamodb?.SequenceNumber}` : change.objectKey;
+    const group = groups.get(id);
+    if (group) group.push({ record, change });
+    else groups.set(id, [{ record, change }]);
+  }
+  return groups;
+}
+
+function locationOf(config: StreamWriterConfig, record: DynamoDBRecord): BackupLocation {
+  return backupLocation(config.bucket, tableFromStreamArn(record.eventSourceARN), config.prefix ?? '');
+}
+
+async function recordManifests(deps: StreamWriterDeps, config: StreamWriterConfig, records: DynamoDBRecord[]) {
+  if (!deps.dynamodb || records.length === 0) return;
+  const oldestByTable = new Map<string, number>();
+  for (const r of records) {
+    const table = tableFromStreamArn(r.eventSourceARN);
+    const t = Math.round((r.dynamodb?.ApproximateCreationDateTime ?? Date.now() / 1000) * 1000);
+    oldestByTable.set(table, Math.min(oldestByTable.get(table) ?? t, t));
+  }
+  const now = Date.now();
+  for (const [table, oldest] of oldestByTable) {
+    const cacheKey = `${config.bucket}/${config.prefix ?? ''}/${table}`;
+    if ((manifestSeen.get(cacheKey) ?? 0) > now - MANIFEST_TTL_MS) continue;
+    try {
+      await recordManifest(deps.s3, deps.dynamodb, backupLocation(config.bucket, table, config.prefix ?? ''), oldest);
+      manifestSeen.set(cacheKey, now);
+    } catch (err) {
+      // The changes matter more than the description: back them up, retry the description later.
+      deps.log.warn('table description not recorded', { table, error: (err as Error).name, reason: (err as Error).message });
+    }
+  }
+}
+
+/** A short, non-reversible tag of an object key for logs: keys can be personal data too. */
+export const keyHash = (objectKey: string): string =>
+  createHash('sha256').update(objectKey).digest('hex').slice(0, 12);

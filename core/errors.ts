@@ -1,0 +1,27 @@
+/**
+ * Every error ddb-rewind raises on purpose. The message is one line that says what is wrong and
+ * how to fix it; the CLI prints it as is and exits non-zero.
+ */
+export class RewindError extends Error {
+  override readonly name: string = 'RewindError';
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number = 2;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The user gave a value that cannot be used (a flag, a key, a time). */
+export class InputError extends RewindError {
+  override readonly name = 'InputError';
+}
+
+/** The environment is not set up as ddb-rewind needs (bucket versioning, stream view type, ...). */
+export class ConfigurationError extends RewindError {
+  override readonly name = 'ConfigurationError';
+}
+
+/** The backup does not hold what the request needs (no coverage at T, no table description, ...). */
+export class BackupStateError extends RewindError {
+  override readonly name = 'BackupStateError';
+}
