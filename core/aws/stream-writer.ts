@@ -96,6 +96,14 @@ export async function writeStreamBatch(
   };
 }
 
+/** The Lambda handler's contract over injected clients: what Lambda and the local runner call. */
+export function streamHandler(
+  deps: StreamWriterDeps,
+  config: StreamWriterConfig,
+): (event: DynamoDBStreamEvent) => Promise<BatchOutcome> {
+  return (event) => writeStreamBatch(deps, config, event);
+}
+
 type Planned = { record: DynamoDBRecord; change: BackupWrite | Error };
 
 /** Groups records by object key, keeping stream order inside each group. */

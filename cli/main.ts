@@ -1,0 +1,39 @@
+import { Command } from 'commander';
+import type { CliContext } from './context';
+import { describeError, exitCodeOf } from './errors';
+import { stderrLog } from './log';
+import { registerRestore } from './restore';
+import { registerStream } from './stream';
+
+/** `ddb-rewind <command>`: every command is a thin shell over a core library function. */
+export async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  const ctx: CliContext = {
+    log: stderrLog(verbose),
+    print: (text) => process.stdout.write(`${text}\n`),
+    isTty: Boolean(process.stderr.isTTY && process.stdin.isTTY),
+  };
+  const program = new Command('ddb-rewind')
+    .description('Continuous DynamoDB backup in a versioned S3 bucket: restore any instant, read any item\'s history.')
+    .option('--verbose', 'log progress details to stderr')
+    .showHelpAfterError()
+    .exitOverride();
+  registerStream(program, ctx);
+  registerRestore(program, ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (typeof code === 'string' && code.startsWith('commander.')) return 2;
+    process.stderr.write(`ddb-rewind: ${describeError(err)}\n`);
+    return exitCodeOf(err);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

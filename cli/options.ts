@@ -1,0 +1,34 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { InputError } from '../core/errors';
+import { type BackupLocation, backupLocation } from '../core/object-key';
+import { parseInstant } from '../core/time-arg';
+
+/** Options every command takes to find a backup. */
+export interface LocationOptions {
+  table: string;
+  bucket: string;
+  prefix?: string;
+}
+
+export const locationOf = (o: LocationOptions): BackupLocation => backupLocation(o.bucket, o.table, o.prefix ?? '');
+
+/** `--at`: default now. */
+export const instantOf = (flag: string, text: string | undefined, now = Date.now()): number =>
+  text === undefined ? now : parseInstant(flag, text);
+
+export function positiveInt(flag: string, text: string | undefined, fallback: number, max = 1_000_000): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new InputError(`Expected \`${flag}\` to be a whole number from 1 to ${max}, got \`${text}\``);
+  }
+  return n;
+}
+
+/** A flag that takes inline JSON or the path of a file holding it. */
+export function jsonOrFile(text: string): string {
+  const t = text.trim();
+  if (t.startsWith('{') || t.startsWith('[')) return t;
+  if (existsSync(t)) return readFileSync(t, 'utf8');
+  throw new InputError(`Expected inline JSON or an existing file, got \`${text}\` (no such file)`);
+}

@@ -1,0 +1,108 @@
+import { createInterface } from 'node:readline/promises';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { clientsFromEnv } from '../core/aws/clients';
+import { readManifest } from '../core/aws/manifest-store';
+import { type RestoreMode, type RestoreRequest, type RestoreSummary, restore } from '../core/aws/restore';
+import { InputError } from '../core/errors';
+import { parseKeys } from '../core/item-key';
+import type { CliContext } from './context';
+import { instantOf, jsonOrFile, locationOf, type LocationOptions, positiveInt } from './options';
+
+interface RestoreOptions extends LocationOptions {
+  at?: string;
+  targetTable: string;
+  createTable?: boolean;
+  mode: string;
+  keys?: string;
+  dryRun?: boolean;
+  inPlace?: boolean;
+  yes?: boolean;
+  concurrency?: string;
+  maxWcu?: string;
+  json?: boolean;
+}
+
+export function registerRestore(program: Command, ctx: CliContext): void {
+  program
+    .command('restore')
+    .description('restore a table, or chosen items, as it was at an instant')
+    .requiredOption('--table <name>', 'the backed-up (source) table')
+    .requiredOption('--bucket <name>', 'backup bucket')
+    .option('--prefix <folder>', 'folder inside the bucket', '')
+    .option('--at <time>', 'ISO-8601 with a zone, or epoch ms (default: now)')
+    .requiredOption('--target-table <name>', 'table to write into')
+    .option('--create-table', "create the target from the backup's table description (fails if it exists)")
+    .option('--mode <mode>', 'upsert: write items present at T; rewind: also delete items absent at T', 'upsert')
+    .option('--keys <json-or-file>', 'only these items: key objects, plain JSON or DynamoDB JSON')
+    .option('--dry-run', 'print the plan (puts, deletes, unchanged) and write nothing')
+    .option('--in-place', 'allow the target to be the source table (undo)')
+    .option('--yes', 'with --in-place: do not ask before writing')
+    .option('--concurrency <n>', 'S3 reads in flight (default 32)')
+    .option('--max-wcu <n>', 'cap on write capacity units per second')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: RestoreOptions) => {
+      const source = locationOf(o);
+      const atMs = instantOf('--at', o.at);
+      if (o.mode !== 'upsert' && o.mode !== 'rewind') {
+        throw new InputError(`Expected \`--mode\` to be upsert or rewind, got \`${o.mode}\``);
+      }
+      const clients = clientsFromEnv();
+      const keys = o.keys ? parseKeys('--keys', jsonOrFile(o.keys), await readManifest(clients.s3, source)) : undefined;
+      const request: RestoreRequest = {
+        source,
+        atMs,
+        targetTable: o.targetTable,
+        mode: o.mode as RestoreMode,
+        createTable: Boolean(o.createTable),
+        dryRun: Boolean(o.dryRun),
+        inPlace: Boolean(o.inPlace),
+        concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
+        ...(o.maxWcu ? { maxWcu: positiveInt('--max-wcu', o.maxWcu, 1, 10_000_000) } : {}),
+        ...(keys ? { keys } : {}),
+      };
+      const deps = { s3: clients.s3, dynamodb: clients.dynamodb, log: ctx.log };
+      if (o.inPlace && o.targetTable === o.table && !o.dryRun && !o.yes) {
+        const plan = await restore(deps, { ...request, dryRun: true });
+        process.stderr.write(`${describe(plan)}\n`);
+        if (!ctx.isTty) throw new InputError('Restoring over the source table: check the plan above, then run again with --yes');
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        const answer = await rl.question(`Write these changes into ${o.targetTable}? [y/N] `);
+        rl.close();
+        if (!/^y(es)?$/i.test(answer.trim())) throw new InputError('Nothing written: the restore was not confirmed');
+      }
+      const bar = ctx.isTty && !o.json ? new SingleBar({ format: 'restore | {value} items | put {put} deleted {deleted} unchanged {unchanged}', stream: process.stderr }) : undefined;
+      bar?.start(0, 0, { put: 0, deleted: 0, unchanged: 0 });
+      try {
+        const summary = await restore(
+          {
+            ...deps,
+            onProgress: (s) =>
+              bar?.update(s.itemsPut + s.itemsDeleted + s.itemsUnchanged, {
+                put: s.itemsPut,
+                deleted: s.itemsDeleted,
+                unchanged: s.itemsUnchanged,
+              }),
+          },
+          request,
+        );
+        bar?.stop();
+        ctx.print(o.json ? JSON.stringify(summary, null, 2) : describe(summary));
+      } finally {
+        bar?.stop();
+      }
+    });
+}
+
+function describe(s: RestoreSummary): string {
+  const at = new Date(s.atMs).toISOString();
+  const head = s.dryRun ? `plan for ${s.targetTable} as of ${at} (${s.mode}, nothing written)` : `restored ${s.targetTable} as of ${at} (${s.mode})`;
+  const lines = [
+    head,
+    `  put ${s.itemsPut}, deleted ${s.itemsDeleted}, unchanged ${s.itemsUnchanged}`,
+    `  ${s.versionsScanned} versions scanned, ${s.s3Requests} S3 and ${s.dynamodbRequests} DynamoDB requests, ${(s.durationMs / 1000).toFixed(1)} s`,
+  ];
+  if (s.samples?.put.length) lines.push(`  e.g. put: ${s.samples.put.join(' ')}`);
+  if (s.samples?.delete.length) lines.push(`  e.g. delete: ${s.samples.delete.join(' ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { clientsFromEnv } from '../core/aws/clients';
+import { runStream } from '../core/aws/stream-runner';
+import { streamHandler } from '../core/aws/stream-writer';
+import { locationOf, type LocationOptions, positiveInt } from './options';
+import type { CliContext } from './context';
+
+interface StreamOptions extends LocationOptions {
+  drain?: boolean;
+  checkpointDir: string;
+  concurrency?: string;
+  batchSize?: string;
+  json?: boolean;
+}
+
+export function registerStream(program: Command, ctx: CliContext): void {
+  program
+    .command('stream')
+    .description("back up a table's stream to S3 from this host, as the Lambda function does")
+    .requiredOption('--table <name>', 'source table (its stream must be NEW_AND_OLD_IMAGES or NEW_IMAGE)')
+    .requiredOption('--bucket <name>', 'versioned backup bucket')
+    .option('--prefix <folder>', 'folder inside the bucket', '')
+    .option('--drain', 'process everything available, then exit 0')
+    .option('--checkpoint-dir <dir>', 'where shard checkpoints are kept', '.ddb-rewind/checkpoints')
+    .option('--concurrency <n>', 'items written at once (default 16)')
+    .option('--batch-size <n>', 'records per handler call, 1-1000 (default 100)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: StreamOptions) => {
+      const loc = locationOf(o);
+      const clients = clientsFromEnv();
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const handler = streamHandler(
+        { s3: clients.s3, dynamodb: clients.dynamodb, log: ctx.log },
+        { bucket: loc.bucket, prefix: loc.prefix, concurrency: positiveInt('--concurrency', o.concurrency, 16, 1024) },
+      );
+      const summary = await runStream(
+        { dynamodb: clients.dynamodb, streams: clients.streams, log: ctx.log, handler },
+        {
+          table: loc.table,
+          drain: Boolean(o.drain),
+          checkpointFile: join(o.checkpointDir, `${loc.bucket}`, `${loc.prefix}${loc.table}.json`),
+          batchSize: positiveInt('--batch-size', o.batchSize, 100, 1000),
+          signal: controller.signal,
+        },
+      );
+      ctx.print(
+        o.json
+          ? JSON.stringify(summary)
+          : `stream: ${summary.records} records in ${summary.batches} batches from ${summary.shards} shard(s), ${summary.retries} retries`,
+      );
+    });
+}
