@@ -11,8 +11,14 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
-      testTimeout: 180_000,
+      setupFiles: ['<rootDir>/test/integration/setup-env.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup-timeout.ts'],
     },
-    { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'], testTimeout: 120_000 },
+    {
+      ...common,
+      displayName: 'infra',
+      testMatch: ['<rootDir>/test/infra/**/*.test.ts'],
+      testTimeout: 120_000,
+    },
   ],
 };

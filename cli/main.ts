@@ -14,7 +14,9 @@ export async function main(argv: string[]): Promise<number> {
     isTty: Boolean(process.stderr.isTTY && process.stdin.isTTY),
   };
   const program = new Command('ddb-rewind')
-    .description('Continuous DynamoDB backup in a versioned S3 bucket: restore any instant, read any item\'s history.')
+    .description(
+      "Continuous DynamoDB backup in a versioned S3 bucket: restore any instant, read any item's history.",
+    )
     .option('--verbose', 'log progress details to stderr')
     .showHelpAfterError()
     .exitOverride();
@@ -25,7 +27,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
+      return 0;
     if (typeof code === 'string' && code.startsWith('commander.')) return 2;
     process.stderr.write(`ddb-rewind: ${describeError(err)}\n`);
     return exitCodeOf(err);

@@ -10,13 +10,19 @@ export interface LocationOptions {
   prefix?: string;
 }
 
-export const locationOf = (o: LocationOptions): BackupLocation => backupLocation(o.bucket, o.table, o.prefix ?? '');
+export const locationOf = (o: LocationOptions): BackupLocation =>
+  backupLocation(o.bucket, o.table, o.prefix ?? '');
 
 /** `--at`: default now. */
 export const instantOf = (flag: string, text: string | undefined, now = Date.now()): number =>
   text === undefined ? now : parseInstant(flag, text);
 
-export function positiveInt(flag: string, text: string | undefined, fallback: number, max = 1_000_000): number {
+export function positiveInt(
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+  max = 1_000_000,
+): number {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > max) {

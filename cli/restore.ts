@@ -7,7 +7,7 @@ import { type RestoreMode, type RestoreRequest, type RestoreSummary, restore } f
 import { InputError } from '../core/errors';
 import { parseKeys } from '../core/item-key';
 import type { CliContext } from './context';
-import { instantOf, jsonOrFile, locationOf, type LocationOptions, positiveInt } from './options';
+import { instantOf, jsonOrFile, type LocationOptions, locationOf, positiveInt } from './options';
 
 interface RestoreOptions extends LocationOptions {
   at?: string;
@@ -33,7 +33,11 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option('--at <time>', 'ISO-8601 with a zone, or epoch ms (default: now)')
     .requiredOption('--target-table <name>', 'table to write into')
     .option('--create-table', "create the target from the backup's table description (fails if it exists)")
-    .option('--mode <mode>', 'upsert: write items present at T; rewind: also delete items absent at T', 'upsert')
+    .option(
+      '--mode <mode>',
+      'upsert: write items present at T; rewind: also delete items absent at T',
+      'upsert',
+    )
     .option('--keys <json-or-file>', 'only these items: key objects, plain JSON or DynamoDB JSON')
     .option('--dry-run', 'print the plan (puts, deletes, unchanged) and write nothing')
     .option('--in-place', 'allow the target to be the source table (undo)')
@@ -48,7 +52,9 @@ export function registerRestore(program: Command, ctx: CliContext): void {
         throw new InputError(`Expected \`--mode\` to be upsert or rewind, got \`${o.mode}\``);
       }
       const clients = clientsFromEnv();
-      const keys = o.keys ? parseKeys('--keys', jsonOrFile(o.keys), await readManifest(clients.s3, source)) : undefined;
+      const keys = o.keys
+        ? parseKeys('--keys', jsonOrFile(o.keys), await readManifest(clients.s3, source))
+        : undefined;
       const request: RestoreRequest = {
         source,
         atMs,
@@ -65,13 +71,23 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       if (o.inPlace && o.targetTable === o.table && !o.dryRun && !o.yes) {
         const plan = await restore(deps, { ...request, dryRun: true });
         process.stderr.write(`${describe(plan)}\n`);
-        if (!ctx.isTty) throw new InputError('Restoring over the source table: check the plan above, then run again with --yes');
+        if (!ctx.isTty)
+          throw new InputError(
+            'Restoring over the source table: check the plan above, then run again with --yes',
+          );
         const rl = createInterface({ input: process.stdin, output: process.stderr });
         const answer = await rl.question(`Write these changes into ${o.targetTable}? [y/N] `);
         rl.close();
-        if (!/^y(es)?$/i.test(answer.trim())) throw new InputError('Nothing written: the restore was not confirmed');
+        if (!/^y(es)?$/i.test(answer.trim()))
+          throw new InputError('Nothing written: the restore was not confirmed');
       }
-      const bar = ctx.isTty && !o.json ? new SingleBar({ format: 'restore | {value} items | put {put} deleted {deleted} unchanged {unchanged}', stream: process.stderr }) : undefined;
+      const bar =
+        ctx.isTty && !o.json
+          ? new SingleBar({
+              format: 'restore | {value} items | put {put} deleted {deleted} unchanged {unchanged}',
+              stream: process.stderr,
+            })
+          : undefined;
       bar?.start(0, 0, { put: 0, deleted: 0, unchanged: 0 });
       try {
         const summary = await restore(
@@ -96,7 +112,9 @@ export function registerRestore(program: Command, ctx: CliContext): void {
 
 function describe(s: RestoreSummary): string {
   const at = new Date(s.atMs).toISOString();
-  const head = s.dryRun ? `plan for ${s.targetTable} as of ${at} (${s.mode}, nothing written)` : `restored ${s.targetTable} as of ${at} (${s.mode})`;
+  const head = s.dryRun
+    ? `plan for ${s.targetTable} as of ${at} (${s.mode}, nothing written)`
+    : `restored ${s.targetTable} as of ${at} (${s.mode})`;
   const lines = [
     head,
     `  put ${s.itemsPut}, deleted ${s.itemsDeleted}, unchanged ${s.itemsUnchanged}`,

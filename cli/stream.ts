@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
 import { runStream } from '../core/aws/stream-runner';
 import { streamHandler } from '../core/aws/stream-writer';
-import { locationOf, type LocationOptions, positiveInt } from './options';
 import type { CliContext } from './context';
+import { type LocationOptions, locationOf, positiveInt } from './options';
 
 interface StreamOptions extends LocationOptions {
   drain?: boolean;
@@ -35,7 +35,11 @@ export function registerStream(program: Command, ctx: CliContext): void {
       process.once('SIGTERM', stop);
       const handler = streamHandler(
         { s3: clients.s3, dynamodb: clients.dynamodb, log: ctx.log },
-        { bucket: loc.bucket, prefix: loc.prefix, concurrency: positiveInt('--concurrency', o.concurrency, 16, 1024) },
+        {
+          bucket: loc.bucket,
+          prefix: loc.prefix,
+          concurrency: positiveInt('--concurrency', o.concurrency, 16, 1024),
+        },
       );
       const summary = await runStream(
         { dynamodb: clients.dynamodb, streams: clients.streams, log: ctx.log, handler },

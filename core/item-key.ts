@@ -9,7 +9,11 @@ const TAGS = new Set(['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'BOOL', 'NULL']
 const isDynamoJson = (obj: Record<string, unknown>): boolean =>
   Object.values(obj).every(
     (v) =>
-      typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && TAGS.has(Object.keys(v)[0] as string),
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      Object.keys(v).length === 1 &&
+      TAGS.has(Object.keys(v)[0] as string),
   );
 
 /**
@@ -25,7 +29,10 @@ export function parseKeys(flag: string, text: string, manifest: TableManifest | 
     values = Array.isArray(parsed) ? parsed : [parsed];
   } catch {
     try {
-      values = trimmed.split(/\r?\n/).filter((l) => l.trim()).map((l) => parseLossless(l) as unknown);
+      values = trimmed
+        .split(/\r?\n/)
+        .filter((l) => l.trim())
+        .map((l) => parseLossless(l) as unknown);
     } catch {
       throw new InputError(
         `Expected \`${flag}\` to be a JSON key object like {"pk":"a","sk":1}, an array of them, or a file of JSON lines, got \`${trimmed.slice(0, 80)}\``,
@@ -37,7 +44,9 @@ export function parseKeys(flag: string, text: string, manifest: TableManifest | 
 
 function toKey(flag: string, value: unknown, manifest: TableManifest | undefined): ItemKey {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InputError(`Expected \`${flag}\` to hold JSON objects like {"pk":"a"}, got \`${String(value)}\``);
+    throw new InputError(
+      `Expected \`${flag}\` to hold JSON objects like {"pk":"a"}, got \`${String(value)}\``,
+    );
   }
   const obj = value as Record<string, unknown>;
   const key: ItemKey = isDynamoJson(obj)
@@ -70,7 +79,8 @@ function plainKey(flag: string, obj: Record<string, unknown>, manifest: TableMan
       key[name] = { N: String(raw) };
     else if (type === 'B' && typeof raw === 'string') key[name] = { B: raw };
     else {
-      const want = type === 'S' ? 'a string' : type === 'N' ? 'a number' : type === 'B' ? 'base64 text' : 'not present';
+      const want =
+        type === 'S' ? 'a string' : type === 'N' ? 'a number' : type === 'B' ? 'base64 text' : 'not present';
       throw new InputError(
         `Expected key attribute \`${name}\` in \`${flag}\` to be ${want} (table ${manifest.tableName}), got ${JSON.stringify(losslessToWire(raw))}`,
       );
@@ -80,7 +90,7 @@ function plainKey(flag: string, obj: Record<string, unknown>, manifest: TableMan
 }
 
 function checkShape(flag: string, key: ItemKey, manifest: TableManifest): void {
-  const want = manifest.keySchema.map((k) => k.AttributeName ?? "").sort();
+  const want = manifest.keySchema.map((k) => k.AttributeName ?? '').sort();
   const got = Object.keys(key).sort();
   if (want.join(',') !== got.join(',')) {
     throw new InputError(

@@ -49,7 +49,8 @@ export function backupLocation(bucket: string, table: string, prefix = ''): Back
     );
   }
   const folder = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
-  if (folder.startsWith('/')) throw new InputError(`Expected \`--prefix\` not to start with '/', got \`${prefix}\``);
+  if (folder.startsWith('/'))
+    throw new InputError(`Expected \`--prefix\` not to start with '/', got \`${prefix}\``);
   if (Buffer.byteLength(folder + table) > MAX_LOCATION_BYTES) {
     throw new InputError(
       `Expected \`--prefix\` and table name together to be at most ${MAX_LOCATION_BYTES} bytes, got ${Buffer.byteLength(folder + table)}: use a shorter prefix`,
@@ -132,7 +133,8 @@ function shorten(encoded: string): string {
 }
 
 /** True for object keys of the long form, whose item key lives in the version body instead. */
-export const isHashedObjectKey = (objectKey: string): boolean => (objectKey.split('/').pop() ?? '').includes('~');
+export const isHashedObjectKey = (objectKey: string): boolean =>
+  (objectKey.split('/').pop() ?? '').includes('~');
 
 /**
  * Reads the item key back from an object key, without the table schema. Returns undefined for

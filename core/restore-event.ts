@@ -1,8 +1,8 @@
 import { InputError } from './errors';
+import type { ItemKey } from './object-key';
 import { backupLocation } from './object-key';
 import { type Partition, splitPartitions } from './partition';
 import { parseInstant } from './time-arg';
-import type { ItemKey } from './object-key';
 
 /**
  * The restore Lambda's event (also one Step Functions Distributed Map item).
@@ -51,10 +51,18 @@ export function checkRestoreEvent(event: RestoreEvent) {
  * Splits a restore into partition events. A created target is created once, by the caller
  * before the map runs, so the partition events never ask for it again.
  */
-export function planPartitions(event: RestoreEvent, atMs: number): { at: number; partitions: RestoreEvent[] } {
+export function planPartitions(
+  event: RestoreEvent,
+  atMs: number,
+): { at: number; partitions: RestoreEvent[] } {
   const { partitions: count = 16, action: _a, createTable: _c, ...rest } = event;
   return {
     at: atMs,
-    partitions: splitPartitions(count).map((partition) => ({ ...rest, action: 'restore', at: atMs, partition })),
+    partitions: splitPartitions(count).map((partition) => ({
+      ...rest,
+      action: 'restore',
+      at: atMs,
+      partition,
+    })),
   };
 }

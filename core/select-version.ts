@@ -93,7 +93,8 @@ export async function selectAsOf(
   let best: { version: ListedVersion; meta: ChangeMeta } | undefined;
   for (const v of data.slice(0, inCount)) {
     const meta = await read(v);
-    if (meta && meta.timeMs <= atMs && (!best || compareChanges(meta, best.meta) > 0)) best = { version: v, meta };
+    if (meta && meta.timeMs <= atMs && (!best || compareChanges(meta, best.meta) > 0))
+      best = { version: v, meta };
   }
   return best ? { version: best.version, meta: best.meta, metaReads } : undefined;
 }

@@ -33,12 +33,18 @@ export interface IndexManifest {
   provisioned?: { read: number; write: number };
 }
 
-const throughput = (p?: { ReadCapacityUnits?: number | undefined; WriteCapacityUnits?: number | undefined }) =>
-  p?.ReadCapacityUnits && p.WriteCapacityUnits ? { read: p.ReadCapacityUnits, write: p.WriteCapacityUnits } : undefined;
+const throughput = (p?: {
+  ReadCapacityUnits?: number | undefined;
+  WriteCapacityUnits?: number | undefined;
+}) =>
+  p?.ReadCapacityUnits && p.WriteCapacityUnits
+    ? { read: p.ReadCapacityUnits, write: p.WriteCapacityUnits }
+    : undefined;
 
 /** Builds a manifest from DescribeTable and DescribeTimeToLive. */
 export function manifestFromDescription(table: TableDescription, ttl?: TimeToLiveDescription): TableManifest {
-  const billingMode = table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED';
+  const billingMode =
+    table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED';
   const provisioned = billingMode === 'PROVISIONED' ? throughput(table.ProvisionedThroughput) : undefined;
   const gsis = (table.GlobalSecondaryIndexes ?? []).map((g) => {
     const p = billingMode === 'PROVISIONED' ? throughput(g.ProvisionedThroughput) : undefined;
@@ -65,7 +71,9 @@ export function manifestFromDescription(table: TableDescription, ttl?: TimeToLiv
     ...(gsis.length ? { globalSecondaryIndexes: gsis } : {}),
     ...(lsis.length ? { localSecondaryIndexes: lsis } : {}),
     ...(ttlOn && ttl?.AttributeName ? { ttlAttribute: ttl.AttributeName } : {}),
-    ...(table.StreamSpecification?.StreamViewType ? { streamViewType: table.StreamSpecification.StreamViewType } : {}),
+    ...(table.StreamSpecification?.StreamViewType
+      ? { streamViewType: table.StreamSpecification.StreamViewType }
+      : {}),
   };
 }
 

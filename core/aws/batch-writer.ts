@@ -49,7 +49,9 @@ export async function writeBatch(
     if (round > 0) await sleep(Math.random() * Math.min(20_000, 50 * 2 ** round));
     if (options.limiter) await options.limiter.take(pending.reduce((n, r) => n + writeUnits(r), 0));
     options.counter.dynamodb++;
-    const out = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [options.table]: pending } }));
+    const out = await dynamodb.send(
+      new BatchWriteItemCommand({ RequestItems: { [options.table]: pending } }),
+    );
     pending = out.UnprocessedItems?.[options.table] ?? [];
   }
 }

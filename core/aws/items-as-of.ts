@@ -34,7 +34,13 @@ export async function itemAsOf(
   );
   if (!selected) return { objectKey, known: false };
   if (selected.meta?.event === 'REMOVE') return { objectKey, known: true };
-  const { body, meta } = await readVersion(s3, bucket, objectKey, selected.version.versionId, options.counter);
+  const { body, meta } = await readVersion(
+    s3,
+    bucket,
+    objectKey,
+    selected.version.versionId,
+    options.counter,
+  );
   if (meta?.event === 'REMOVE') return { objectKey, known: true };
   return { objectKey, known: true, image: JSON.parse(body) as WireItem };
 }
@@ -51,9 +57,16 @@ export async function forEachItemAsOf(
   onItem: (item: ItemAsOf) => Promise<void>,
 ): Promise<void> {
   const pool = new TaskPool(options.concurrency);
-  for await (const group of listKeyVersions(s3, loc.bucket, `${itemsRoot(loc)}${hashPrefix}/`, options.counter)) {
+  for await (const group of listKeyVersions(
+    s3,
+    loc.bucket,
+    `${itemsRoot(loc)}${hashPrefix}/`,
+    options.counter,
+  )) {
     options.counter.versions += group.versions.length;
-    await pool.submit(async () => onItem(await itemAsOf(s3, loc.bucket, group.objectKey, group.versions, options)));
+    await pool.submit(async () =>
+      onItem(await itemAsOf(s3, loc.bucket, group.objectKey, group.versions, options)),
+    );
   }
   await pool.drain();
 }

@@ -1,4 +1,8 @@
-import { DescribeTableCommand, DescribeTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type BackupLocation, metaRoot } from '../object-key';
 import { manifestFromDescription, sameSchema, type TableManifest } from '../table-manifest';
@@ -16,7 +20,11 @@ export async function readManifest(s3: S3Client, loc: BackupLocation): Promise<T
   }
 }
 
-export async function writeManifest(s3: S3Client, loc: BackupLocation, manifest: TableManifest): Promise<void> {
+export async function writeManifest(
+  s3: S3Client,
+  loc: BackupLocation,
+  manifest: TableManifest,
+): Promise<void> {
   await s3.send(
     new PutObjectCommand({
       Bucket: loc.bucket,

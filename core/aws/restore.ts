@@ -12,8 +12,8 @@ import { assertNotFuture } from '../time-arg';
 import { BatchWriter } from './batch-writer';
 import { forEachItemAsOf, type ItemAsOf, itemAsOf } from './items-as-of';
 import { readManifest } from './manifest-store';
-import { prepareTarget } from './target-table';
 import { imageHash, type TargetEntry, TargetSnapshot } from './target-snapshot';
+import { prepareTarget } from './target-table';
 import { listVersionsOfKey } from './version-store';
 
 export type RestoreMode = 'upsert' | 'rewind';
@@ -66,7 +66,10 @@ export interface RestoreDeps {
 }
 
 /** Checks what must hold before a restore touches anything, and returns the backup's manifest. */
-export async function checkRestore(deps: RestoreDeps, req: RestoreRequest): Promise<TableManifest | undefined> {
+export async function checkRestore(
+  deps: RestoreDeps,
+  req: RestoreRequest,
+): Promise<TableManifest | undefined> {
   assertNotFuture('--at', req.atMs, deps.now?.() ?? Date.now());
   if (req.targetTable === req.source.table && !req.inPlace) {
     throw new InputError(
@@ -193,11 +196,17 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
       for (const hh of prefixesOf(partition)) {
         await prefixPool.submit(async () => {
           const target = (await snapshot?.load(hh)) ?? new Map<string, TargetEntry>();
-          await forEachItemAsOf(deps.s3, req.source, hh, { ...options, concurrency: Math.max(2, Math.ceil(concurrency / 4)) }, async (item) => {
-            const current = target.get(item.objectKey);
-            target.delete(item.objectKey);
-            await apply(item, current, () => current?.key ?? {});
-          });
+          await forEachItemAsOf(
+            deps.s3,
+            req.source,
+            hh,
+            { ...options, concurrency: Math.max(2, Math.ceil(concurrency / 4)) },
+            async (item) => {
+              const current = target.get(item.objectKey);
+              target.delete(item.objectKey);
+              await apply(item, current, () => current?.key ?? {});
+            },
+          );
           // Left over: target items the backup never saw. Rewind makes the table equal to T: drop them.
           for (const [objectKey, current] of target) {
             await apply({ objectKey, known: false }, current, () => current.key);
@@ -222,7 +231,9 @@ async function getCurrent(
   counter: { dynamodb: number },
 ): Promise<TargetEntry | undefined> {
   counter.dynamodb++;
-  const out = await dynamodb.send(new GetItemCommand({ TableName: table, Key: wireItemToSdk(key), ConsistentRead: true }));
+  const out = await dynamodb.send(
+    new GetItemCommand({ TableName: table, Key: wireItemToSdk(key), ConsistentRead: true }),
+  );
   return out.Item ? { imageHash: imageHash(sdkItemToWire(out.Item as SdkItem)), key } : undefined;
 }
 

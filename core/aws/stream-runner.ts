@@ -65,13 +65,20 @@ export async function runStream(deps: StreamRunnerDeps, options: StreamRunnerOpt
   let checkpoint: StreamCheckpoint = { streamArn, shards: {} };
   if (stored && stored.streamArn === streamArn) checkpoint = stored;
   else if (stored) {
-    deps.log.warn('the table has a new stream; the old one is no longer read (run a backfill to close any gap)', {
-      oldStream: stored.streamArn,
-      newStream: streamArn,
-    });
+    deps.log.warn(
+      'the table has a new stream; the old one is no longer read (run a backfill to close any gap)',
+      {
+        oldStream: stored.streamArn,
+        newStream: streamArn,
+      },
+    );
   }
   const summary: RunSummary = { records: 0, batches: 0, retries: 0, shards: 0 };
-  const finished = new Set(Object.entries(checkpoint.shards).filter(([, s]) => s.closed).map(([id]) => id));
+  const finished = new Set(
+    Object.entries(checkpoint.shards)
+      .filter(([, s]) => s.closed)
+      .map(([id]) => id),
+  );
   const caughtUp = new Set<string>();
   const active = new Map<string, Promise<void>>();
 
@@ -125,7 +132,8 @@ async function listShards(streams: DynamoDBStreamsClient, streamArn: string): Pr
       new DescribeStreamCommand({ StreamArn: streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }),
     );
     for (const s of out.StreamDescription?.Shards ?? []) {
-      if (s.ShardId) shards.push({ shardId: s.ShardId, ...(s.ParentShardId ? { parentShardId: s.ParentShardId } : {}) });
+      if (s.ShardId)
+        shards.push({ shardId: s.ShardId, ...(s.ParentShardId ? { parentShardId: s.ParentShardId } : {}) });
     }
     start = out.StreamDescription?.LastEvaluatedShardId;
   } while (start);
@@ -142,7 +150,8 @@ async function readShard(
   checkpoint: StreamCheckpoint,
   summary: RunSummary,
 ): Promise<ShardState> {
-  const progress = (checkpoint.shards[shard.shardId] ??= {});
+  checkpoint.shards[shard.shardId] ??= {};
+  const progress = checkpoint.shards[shard.shardId] as { lastSequenceNumber?: string; closed?: boolean };
   const iteratorFrom = async (at?: string): Promise<string | undefined> => {
     const after = progress.lastSequenceNumber;
     const out = await deps.streams.send(
@@ -177,10 +186,13 @@ async function readShard(
         continue;
       }
       if (err instanceof TrimmedDataAccessException) {
-        deps.log.error('stream records were trimmed before they were read: the backup has a gap; run a backfill', {
-          shardId: shard.shardId,
-          after: progress.lastSequenceNumber,
-        });
+        deps.log.error(
+          'stream records were trimmed before they were read: the backup has a gap; run a backfill',
+          {
+            shardId: shard.shardId,
+            after: progress.lastSequenceNumber,
+          },
+        );
         delete progress.lastSequenceNumber;
         iterator = await iteratorFrom();
         continue;

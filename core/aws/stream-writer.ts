@@ -119,7 +119,8 @@ function groupByItem(config: StreamWriterConfig, records: DynamoDBRecord[]): Map
       change = err as Error;
     }
     // A record that cannot be read still holds its place: it fails alone, in order.
-    const id = change instanceof Error ? `!${record.eventID ?? record.dynamodb?.SequenceNumber}` : change.objectKey;
+    const id =
+      change instanceof Error ? `!${record.eventID ?? record.dynamodb?.SequenceNumber}` : change.objectKey;
     const group = groups.get(id);
     if (group) group.push({ record, change });
     else groups.set(id, [{ record, change }]);
@@ -131,7 +132,11 @@ function locationOf(config: StreamWriterConfig, record: DynamoDBRecord): BackupL
   return backupLocation(config.bucket, tableFromStreamArn(record.eventSourceARN), config.prefix ?? '');
 }
 
-async function recordManifests(deps: StreamWriterDeps, config: StreamWriterConfig, records: DynamoDBRecord[]) {
+async function recordManifests(
+  deps: StreamWriterDeps,
+  config: StreamWriterConfig,
+  records: DynamoDBRecord[],
+) {
   if (!deps.dynamodb || records.length === 0) return;
   const oldestByTable = new Map<string, number>();
   for (const r of records) {
@@ -144,11 +149,20 @@ async function recordManifests(deps: StreamWriterDeps, config: StreamWriterConfi
     const cacheKey = `${config.bucket}/${config.prefix ?? ''}/${table}`;
     if ((manifestSeen.get(cacheKey) ?? 0) > now - MANIFEST_TTL_MS) continue;
     try {
-      await recordManifest(deps.s3, deps.dynamodb, backupLocation(config.bucket, table, config.prefix ?? ''), oldest);
+      await recordManifest(
+        deps.s3,
+        deps.dynamodb,
+        backupLocation(config.bucket, table, config.prefix ?? ''),
+        oldest,
+      );
       manifestSeen.set(cacheKey, now);
     } catch (err) {
       // The changes matter more than the description: back them up, retry the description later.
-      deps.log.warn('table description not recorded', { table, error: (err as Error).name, reason: (err as Error).message });
+      deps.log.warn('table description not recorded', {
+        table,
+        error: (err as Error).name,
+        reason: (err as Error).message,
+      });
     }
   }
 }

@@ -74,7 +74,10 @@ export class TargetSnapshot {
     const out = new Map<string, TargetEntry>();
     const file = join(this.dir, hashPrefix);
     if (!existsSync(file)) return out;
-    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })) {
+    for await (const line of createInterface({
+      input: createReadStream(file),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
       const [objectKey, hash, key] = JSON.parse(line) as [string, string, ItemKey];
       out.set(objectKey, { imageHash: hash, key });
     }

@@ -19,7 +19,10 @@ async function describe(dynamodb: DynamoDBClient, table: string): Promise<TableD
   }
 }
 
-const keySignature = (keys: Array<{ AttributeName?: string | undefined; KeyType?: string | undefined }>, types: Map<string, string>) =>
+const keySignature = (
+  keys: Array<{ AttributeName?: string | undefined; KeyType?: string | undefined }>,
+  types: Map<string, string>,
+) =>
   keys
     .map((k) => `${k.KeyType}:${k.AttributeName}:${types.get(k.AttributeName ?? '') ?? '?'}`)
     .sort()
@@ -49,7 +52,10 @@ export async function prepareTarget(
       );
     }
     await dynamodb.send(new CreateTableCommand(createTableInput(manifest, target)));
-    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 600, minDelay: 1, maxDelay: 5 }, { TableName: target });
+    await waitUntilTableExists(
+      { client: dynamodb, maxWaitTime: 600, minDelay: 1, maxDelay: 5 },
+      { TableName: target },
+    );
     if (manifest.ttlAttribute) {
       await dynamodb.send(
         new UpdateTimeToLiveCommand({
@@ -66,10 +72,15 @@ export async function prepareTarget(
     );
   }
   if (manifest?.keySchema.length) {
-    const want = keySignature(manifest.keySchema, new Map(manifest.attributeDefinitions.map((d) => [d.AttributeName ?? '', d.AttributeType ?? ''])));
+    const want = keySignature(
+      manifest.keySchema,
+      new Map(manifest.attributeDefinitions.map((d) => [d.AttributeName ?? '', d.AttributeType ?? ''])),
+    );
     const got = keySignature(
       existing.KeySchema ?? [],
-      new Map((existing.AttributeDefinitions ?? []).map((d) => [d.AttributeName ?? '', d.AttributeType ?? ''])),
+      new Map(
+        (existing.AttributeDefinitions ?? []).map((d) => [d.AttributeName ?? '', d.AttributeType ?? '']),
+      ),
     );
     if (want !== got) {
       throw new InputError(

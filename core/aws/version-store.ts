@@ -28,7 +28,8 @@ export async function writeChange(s3: S3Client, bucket: string, change: BackupWr
       Metadata: metaToS3(change.meta),
     }),
   );
-  if (change.kind === 'remove') await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: change.objectKey }));
+  if (change.kind === 'remove')
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: change.objectKey }));
 }
 
 const versioningChecked = new Set<string>();
@@ -65,7 +66,12 @@ function entriesOf(page: ListObjectVersionsCommandOutput): Array<ListedVersion &
   }
   for (const m of page.DeleteMarkers ?? []) {
     if (!m.Key || !m.VersionId) continue;
-    out.push({ key: m.Key, versionId: m.VersionId, lastModifiedMs: m.LastModified?.getTime() ?? 0, isDeleteMarker: true });
+    out.push({
+      key: m.Key,
+      versionId: m.VersionId,
+      lastModifiedMs: m.LastModified?.getTime() ?? 0,
+      isDeleteMarker: true,
+    });
   }
   // The SDK splits versions and markers into two lists; S3 orders both by key, then newest first.
   // A marker is always written after the tombstone it covers, so ties put the marker first.

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { dynamodbClient, s3Client } from '../../core/aws/clients';
-import { checkRestore, type RestoreSummary, restore } from '../../core/aws/restore';
 import { readManifest } from '../../core/aws/manifest-store';
+import { checkRestore, type RestoreSummary, restore } from '../../core/aws/restore';
 import { prepareTarget } from '../../core/aws/target-table';
 import { checkRestoreEvent, planPartitions, type RestoreEvent } from '../../core/restore-event';
 
@@ -28,7 +28,8 @@ export async function handler(
   } as const;
   if (event.action === 'plan') {
     await checkRestore(deps, request);
-    if (event.createTable && !event.dryRun) await prepareTarget(deps.dynamodb, await readManifest(deps.s3, source), event.targetTable, true);
+    if (event.createTable && !event.dryRun)
+      await prepareTarget(deps.dynamodb, await readManifest(deps.s3, source), event.targetTable, true);
     return planPartitions(event, atMs);
   }
   return restore(deps, request);

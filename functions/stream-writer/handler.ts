@@ -17,7 +17,8 @@ const metrics = new Metrics({ namespace: 'ddb-rewind', serviceName: 'writer' });
 const deps = { s3: s3Client(), dynamodb: dynamodbClient(), log: logger };
 
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-  if (!bucket) throw new ConfigurationError('BACKUP_BUCKET is not set: set it to the versioned backup bucket');
+  if (!bucket)
+    throw new ConfigurationError('BACKUP_BUCKET is not set: set it to the versioned backup bucket');
   const out = await writeStreamBatch(deps, { bucket, prefix, concurrency }, event);
   logger.info('batch written', { records: event.Records.length, written: out.written, failed: out.failed });
   if (out.lagMs !== undefined) {

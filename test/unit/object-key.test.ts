@@ -3,8 +3,8 @@ import {
   decodeObjectKey,
   encodeKey,
   hashPrefixOf,
-  isHashedObjectKey,
   type ItemKey,
+  isHashedObjectKey,
   objectKeyFor,
 } from '../../core/object-key';
 
@@ -40,7 +40,10 @@ describe('objectKeyFor', () => {
       { pk: { S: 'a/b,c=d%e~f' } },
       { pk: { S: 'emoji 😀' }, sk: { S: '' } },
       { id: { N: '-0.000123' } },
-      { bin: { B: Buffer.from([0, 255, 1, 2]).toString('base64') }, n: { N: '12345678901234567890123456789012345678' } },
+      {
+        bin: { B: Buffer.from([0, 255, 1, 2]).toString('base64') },
+        n: { N: '12345678901234567890123456789012345678' },
+      },
       { 'odd name/with=chars': { S: 'x' } },
     ];
     for (const key of keys) {

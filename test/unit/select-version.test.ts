@@ -2,7 +2,17 @@ import type { ChangeMeta } from '../../core/change-record';
 import { compareChanges, type ListedVersion, selectAsOf } from '../../core/select-version';
 
 /** A version history for one item: oldest first here, reversed into S3's newest-first order. */
-function history(entries: Array<{ id: string; lm: number; time?: number; seq?: string; etag?: string; dm?: boolean; event?: ChangeMeta['event'] }>) {
+function history(
+  entries: Array<{
+    id: string;
+    lm: number;
+    time?: number;
+    seq?: string;
+    etag?: string;
+    dm?: boolean;
+    event?: ChangeMeta['event'];
+  }>,
+) {
   const metas = new Map<string, ChangeMeta>();
   const versions: ListedVersion[] = entries.map((e) => {
     if (!e.dm) {
@@ -14,7 +24,12 @@ function history(entries: Array<{ id: string; lm: number; time?: number; seq?: s
         ...(e.seq ? { seq: e.seq } : {}),
       });
     }
-    return { versionId: e.id, lastModifiedMs: e.lm, isDeleteMarker: Boolean(e.dm), ...(e.dm ? {} : { etag: e.etag ?? `"${e.id}"` }) };
+    return {
+      versionId: e.id,
+      lastModifiedMs: e.lm,
+      isDeleteMarker: Boolean(e.dm),
+      ...(e.dm ? {} : { etag: e.etag ?? `"${e.id}"` }),
+    };
   });
   const reads: string[] = [];
   const readMeta = async (v: ListedVersion) => {
@@ -102,6 +117,8 @@ describe('compareChanges', () => {
     expect(compareChanges(m(1), m(2))).toBeLessThan(0);
     expect(compareChanges(m(5), m(5, '1'))).toBeLessThan(0);
     expect(compareChanges(m(5, '99'), m(5, '100'))).toBeLessThan(0);
-    expect(compareChanges(m(5, '100000000000000000000000001'), m(5, '100000000000000000000000000'))).toBeGreaterThan(0);
+    expect(
+      compareChanges(m(5, '100000000000000000000000001'), m(5, '100000000000000000000000000')),
+    ).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,187 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { clientsFromEnv } from '../../core/aws/clients';
+import { restore } from '../../core/aws/restore';
+import { writeStreamBatch } from '../../core/aws/stream-writer';
+import { wireItemToSdk } from '../../core/ddb-json';
+import { silentLog } from '../../core/log';
+import { backupLocation, objectKeyFor } from '../../core/object-key';
+import {
+  createTable,
+  createVersionedBucket,
+  deleteBucket,
+  dropTable,
+  EventBuilder,
+} from '../support/fixtures';
+import { randomName } from '../support/local-env';
+import { tableState } from '../support/table-state';
+import { randomWorkload, type Workload } from '../support/workload';
+
+const { s3, dynamodb } = clientsFromEnv();
+const bucket = randomName('restore');
+const table = randomName('restore');
+const loc = backupLocation(bucket, table);
+const deps = { s3, dynamodb, log: silentLog };
+const KEYS = ['pk', 'sk'];
+const created: string[] = [];
+let work: Workload;
+
+/** The model's state as of T, keyed by object key like tableState. */
+function expected(atMs: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [keyId, json] of work.model.asOf(atMs))
+    out.set(objectKeyFor(loc, work.keyOf.get(keyId) ?? {}), json);
+  return out;
+}
+
+async function restoreInto(atMs: number, extra: Partial<Parameters<typeof restore>[1]> = {}) {
+  const target = extra.targetTable ?? randomName('target');
+  if (!extra.targetTable) created.push(target);
+  const summary = await restore(deps, {
+    source: loc,
+    atMs,
+    targetTable: target,
+    mode: 'upsert',
+    createTable: !extra.targetTable,
+    clockSkewMs: 0,
+    ...extra,
+  });
+  return { target, summary };
+}
+
+beforeAll(async () => {
+  await createVersionedBucket(s3, bucket);
+  await createTable(dynamodb, table, {
+    keys: [
+      { name: 'pk', type: 'S', role: 'HASH' },
+      { name: 'sk', type: 'N', role: 'RANGE' },
+    ],
+  });
+  const events = new EventBuilder(table);
+  const start = Math.floor(Date.now() / 1000) - 7200;
+  work = randomWorkload(events, 20261124, 300, 1500, start);
+  const batches: Array<typeof work.records> = [];
+  for (let i = 0; i < work.records.length; i += 100) batches.push(work.records.slice(i, i + 100));
+  for (const batch of batches) {
+    const out = await writeStreamBatch(deps, { bucket, concurrency: 16 }, events.event(batch));
+    expect(out.batchItemFailures).toEqual([]);
+  }
+  // At-least-once delivery: batches 3 and 7 arrive again, after everything else.
+  for (const again of [batches[3], batches[7]])
+    await writeStreamBatch(deps, { bucket, concurrency: 16 }, events.event(again ?? []));
+}, 300_000);
+
+afterAll(async () => {
+  for (const t of created) await dropTable(dynamodb, t);
+  await dropTable(dynamodb, table);
+  await deleteBucket(s3, bucket);
+});
+
+describe('point-in-time restore', () => {
+  it('matches the model at instants between changes, inside busy seconds, and at the end', async () => {
+    const seconds = work.records.map((r) => r.dynamodb?.ApproximateCreationDateTime as number);
+    const busy = seconds.find((s, i) => seconds[i + 1] === s && seconds[i + 2] === s) as number;
+    const quiet = seconds.find((s, i) => (seconds[i + 1] ?? 0) > s + 1) as number;
+    const instants = [
+      (work.firstS + 2) * 1000,
+      (quiet + 1) * 1000 + 500,
+      busy * 1000 + 999,
+      Math.floor((work.firstS + work.lastS) / 2) * 1000,
+      (work.lastS - 3) * 1000,
+      work.lastS * 1000 + 1,
+    ];
+    for (const atMs of instants) {
+      const { target, summary } = await restoreInto(atMs);
+      const want = expected(atMs);
+      expect(summary.itemsPut).toBe(want.size);
+      expect(await tableState(dynamodb, target, loc, KEYS)).toEqual(want);
+    }
+  });
+
+  it('refuses an instant before the backup covers the table, naming the earliest one', async () => {
+    await expect(restoreInto(work.firstS * 1000 - 1)).rejects.toThrow(
+      `The backup of ${table} starts at ${new Date(work.firstS * 1000).toISOString()}`,
+    );
+  });
+
+  it('refuses an instant in the future', async () => {
+    await expect(restoreInto(Date.now() + 60_000)).rejects.toThrow(/not to be in the future/);
+  });
+
+  it('rewinds an existing table exactly: extra items deleted, changed ones reset, equal ones left alone', async () => {
+    const atMs = Math.floor((work.firstS + work.lastS) / 2) * 1000;
+    const { target } = await restoreInto(work.lastS * 1000);
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: target,
+        Item: wireItemToSdk({ pk: { S: 'stranger' }, sk: { N: '1' } }),
+      }),
+    );
+    const { summary } = await restoreInto(atMs, { targetTable: target, mode: 'rewind' });
+    expect(await tableState(dynamodb, target, loc, KEYS)).toEqual(expected(atMs));
+    expect(summary.itemsDeleted).toBeGreaterThan(0);
+    expect(summary.itemsUnchanged).toBeGreaterThan(0);
+    // A second run finds nothing to do: an interrupted restore converges when run again.
+    const { summary: again } = await restoreInto(atMs, { targetTable: target, mode: 'rewind' });
+    expect(again).toMatchObject({ itemsPut: 0, itemsDeleted: 0, itemsUnchanged: expected(atMs).size });
+  });
+
+  it('upsert leaves items absent at T in place', async () => {
+    const { target } = await restoreInto(work.lastS * 1000);
+    const before = await tableState(dynamodb, target, loc, KEYS);
+    const atMs = (work.firstS + 5) * 1000;
+    await restoreInto(atMs, { targetTable: target, mode: 'upsert' });
+    const after = await tableState(dynamodb, target, loc, KEYS);
+    for (const [key, json] of expected(atMs)) expect(after.get(key)).toBe(json);
+    for (const key of before.keys()) expect(after.has(key)).toBe(true);
+  });
+
+  it('dry run plans without writing anything', async () => {
+    const { target } = await restoreInto(work.lastS * 1000);
+    const before = await tableState(dynamodb, target, loc, KEYS);
+    const atMs = (work.firstS + 30) * 1000;
+    const { summary } = await restoreInto(atMs, { targetTable: target, mode: 'rewind', dryRun: true });
+    expect(await tableState(dynamodb, target, loc, KEYS)).toEqual(before);
+    expect(summary.itemsPut + summary.itemsDeleted).toBeGreaterThan(0);
+    expect(summary.samples?.put.length ?? 0).toBeGreaterThan(0);
+  });
+
+  it('restores a single item exactly even when the writer lagged far behind its changes', async () => {
+    const { target } = await restoreInto(work.lastS * 1000);
+    const atMs = Math.floor((work.firstS + work.lastS) / 2) * 1000;
+    const want = expected(atMs);
+    const [keyId] = [...work.model.asOf(atMs).keys()];
+    const key = work.keyOf.get(keyId as string) ?? {};
+    await restoreInto(atMs, { targetTable: target, mode: 'rewind', keys: [key] });
+    const state = await tableState(dynamodb, target, loc, KEYS);
+    expect(state.get(objectKeyFor(loc, key))).toBe(want.get(objectKeyFor(loc, key)));
+  });
+
+  it('restores a single item with at most 3 S3 requests when the writer keeps up', async () => {
+    const events = new EventBuilder(table);
+    const key = { pk: { S: 'single' }, sk: { N: '1' } };
+    const nowS = () => Math.floor(Date.now() / 1000);
+    await writeStreamBatch(
+      deps,
+      { bucket, concurrency: 4 },
+      events.event([events.record('INSERT', key, nowS(), { ...key, v: { N: '1' } })]),
+    );
+    const atMs = Date.now() + 20;
+    await new Promise((r) => setTimeout(r, 1200));
+    await writeStreamBatch(
+      deps,
+      { bucket, concurrency: 4 },
+      events.event([events.record('MODIFY', key, nowS(), { ...key, v: { N: '2' } })]),
+    );
+    const { target } = await restoreInto(atMs, { keys: [key] });
+    const { summary } = await restoreInto(atMs, { targetTable: target, keys: [key] });
+    expect(summary.s3Requests).toBeLessThanOrEqual(3);
+    const state = await tableState(dynamodb, target, loc, KEYS);
+    expect(state.get(objectKeyFor(loc, key))).toContain('"v":{"N":"1"}');
+  });
+
+  it('refuses to write into the source table without --in-place', async () => {
+    await expect(restoreInto(work.lastS * 1000, { targetTable: table })).rejects.toThrow(
+      /is the source table: pass --in-place/,
+    );
+  });
+});
