@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one test command (npm test, and .ci/run): installs what is missing, starts the local
+# stack, then lint, type check, unit, integration and infra tests, and the quick benchmark.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=${AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:-true}
+
+bash scripts/setup.sh
+echo "== lint (biome)"
+npx biome check .
+echo "== type check (tsc --noEmit)"
+npx tsc --noEmit -p tsconfig.json
+echo "== local stack"
+bash scripts/stack.sh up
+echo "== tests (unit, integration, infra)"
+report=$(mktemp)
+status=0
+npx jest --ci --json --outputFile="$report" "$@" || status=$?
+if [[ -f bench/run.ts && -z ${DDB_REWIND_SKIP_BENCH:-} ]]; then
+  echo "== quick benchmark (npm run bench -- --quick)"
+  npm run -s bench -- --quick || status=$?
+fi
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
+' "$report" || true
+rm -f "$report"
+exit "$status"
