@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { CliContext } from './context';
 import { describeError, exitCodeOf } from './errors';
+import { registerExport } from './export';
 import { stderrLog } from './log';
 import { registerRestore } from './restore';
 import { registerStream } from './stream';
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride();
   registerStream(program, ctx);
   registerRestore(program, ctx);
+  registerExport(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -1,8 +1,15 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { clientsFromEnv } from '../../core/aws/clients';
+import { exportAsOf } from '../../core/aws/export-as-of';
 import { restore } from '../../core/aws/restore';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
-import { wireItemToSdk } from '../../core/ddb-json';
+import { canonicalItemJson, type WireItem, wireItemToSdk } from '../../core/ddb-json';
+import { keyOf } from '../../core/item-key';
 import { silentLog } from '../../core/log';
 import { backupLocation, objectKeyFor } from '../../core/object-key';
 import {
@@ -177,6 +184,31 @@ describe('point-in-time restore', () => {
     expect(summary.s3Requests).toBeLessThanOrEqual(3);
     const state = await tableState(dynamodb, target, loc, KEYS);
     expect(state.get(objectKeyFor(loc, key))).toContain('"v":{"N":"1"}');
+  });
+
+  it('exports the table as of T in DynamoDB export format, to a file and to S3', async () => {
+    const atMs = Math.floor((work.firstS + work.lastS) / 2) * 1000;
+    const file = join(mkdtempSync(join(tmpdir(), 'rw-export-')), 'orders.json.gz');
+    const summary = await exportAsOf({ s3, dynamodb }, { source: loc, atMs, out: file, clockSkewMs: 0 });
+    const lines = gunzipSync(readFileSync(file)).toString('utf8').trim().split('\n');
+    const exported = new Map(
+      lines.map((l) => {
+        const { Item } = JSON.parse(l) as { Item: WireItem };
+        return [objectKeyFor(loc, keyOf(Item, KEYS)), canonicalItemJson(Item)];
+      }),
+    );
+    expect(summary.items).toBe(expected(atMs).size);
+    expect(exported).toEqual(expected(atMs));
+
+    await exportAsOf(
+      { s3, dynamodb },
+      { source: loc, atMs, out: `s3://${bucket}/exports/orders.json.gz`, clockSkewMs: 0 },
+    );
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'exports/orders.json.gz' }));
+    const body = Buffer.from(
+      await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+    expect(gunzipSync(body).toString('utf8').trim().split('\n')).toHaveLength(lines.length);
   });
 
   it('refuses to write into the source table without --in-place', async () => {
