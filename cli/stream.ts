@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
 import { runStream } from '../core/aws/stream-runner';
 import { streamHandler } from '../core/aws/stream-writer';
+import { assertVersionedBucket } from '../core/aws/version-store';
 import type { CliContext } from './context';
 import { type LocationOptions, locationOf, positiveInt } from './options';
 
@@ -29,6 +30,8 @@ export function registerStream(program: Command, ctx: CliContext): void {
     .action(async (o: StreamOptions) => {
       const loc = locationOf(o);
       const clients = clientsFromEnv();
+      // Refuse before reading the stream: backups into an unversioned bucket overwrite history.
+      await assertVersionedBucket(clients.s3, loc.bucket);
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop);

@@ -1,5 +1,6 @@
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import type { WireItem, WireValue } from './ddb-json';
+import { canonicalNumber } from './canonical-number';
 import { InputError } from './errors';
 import type { ItemKey } from './object-key';
 import type { TableManifest } from './table-manifest';
@@ -71,12 +72,13 @@ function plainKey(flag: string, obj: Record<string, unknown>, manifest: TableMan
       `\`${flag}\` is plain JSON but the backup holds no table description to type it: give DynamoDB JSON, e.g. {"pk":{"S":"a"}}`,
     );
   }
+  checkNames(flag, Object.keys(obj), manifest);
   const key: ItemKey = {};
   for (const [name, raw] of Object.entries(obj)) {
     const type = manifest.attributeDefinitions.find((d) => d.AttributeName === name)?.AttributeType;
     if (type === 'S' && typeof raw === 'string') key[name] = { S: raw };
-    else if (type === 'N' && (isLosslessNumber(raw) || (typeof raw === 'string' && raw.trim() !== '')))
-      key[name] = { N: String(raw) };
+    else if (type === 'N' && (isLosslessNumber(raw) || typeof raw === 'string'))
+      key[name] = { N: canonicalNumber(String(raw)) };
     else if (type === 'B' && typeof raw === 'string') key[name] = { B: raw };
     else {
       const want =
@@ -89,15 +91,19 @@ function plainKey(flag: string, obj: Record<string, unknown>, manifest: TableMan
   return key;
 }
 
-function checkShape(flag: string, key: ItemKey, manifest: TableManifest): void {
+function checkNames(flag: string, names: string[], manifest: TableManifest): void {
   const want = manifest.keySchema.map((k) => k.AttributeName ?? '').sort();
-  const got = Object.keys(key).sort();
+  const got = [...names].sort();
   if (want.join(',') !== got.join(',')) {
     throw new InputError(
       `Expected \`${flag}\` to name exactly the key attributes of table ${manifest.tableName} (${want.join(', ')}), got ${got.join(', ') || 'none'}`,
     );
   }
-  for (const name of want) {
+}
+
+function checkShape(flag: string, key: ItemKey, manifest: TableManifest): void {
+  checkNames(flag, Object.keys(key), manifest);
+  for (const name of manifest.keySchema.map((k) => k.AttributeName ?? '')) {
     const type = manifest.attributeDefinitions.find((d) => d.AttributeName === name)?.AttributeType;
     const value = key[name] as WireValue;
     if (type && (value as Record<string, unknown>)[type] === undefined) {

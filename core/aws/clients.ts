@@ -15,7 +15,7 @@ export interface Clients {
 
 const retry = () => ({
   retryMode: process.env.AWS_RETRY_MODE ?? 'adaptive',
-  maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? 8),
+  maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? 5),
 });
 
 /** True when S3 is not AWS itself (Ceph, MinIO, a proxy): path-style addressing is needed. */
