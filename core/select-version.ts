@@ -36,6 +36,14 @@ export interface Selection {
   metaReads: number;
 }
 
+/**
+ * Default bound on how far S3's LastModified may trail DynamoDB's change time for the same
+ * instant. Both are AWS server clocks kept in sync; change times are also rounded down to the
+ * second, which only helps. Too small a bound could take a version in too early; too large only
+ * costs HeadObject requests.
+ */
+export const DEFAULT_CLOCK_SKEW_MS = 2000;
+
 export interface SelectOptions {
   /** Largest amount by which S3's clock may be behind DynamoDB's. */
   clockSkewMs: number;

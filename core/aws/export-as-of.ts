@@ -9,6 +9,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { InputError } from '../errors';
 import type { BackupLocation } from '../object-key';
 import { type Partition, prefixesOf, WHOLE } from '../partition';
+import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { TaskPool } from '../task-pool';
 import { forEachItemAsOf } from './items-as-of';
 import { checkRestore } from './restore';
@@ -85,7 +86,7 @@ export async function exportAsOf(
         hh,
         {
           atMs: req.atMs,
-          clockSkewMs: req.clockSkewMs ?? 5000,
+          clockSkewMs: req.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
           concurrency: Math.max(2, Math.ceil(concurrency / 4)),
           counter,
         },

@@ -6,6 +6,7 @@ import type { Log } from '../log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
 import { type Partition, prefixesOf, WHOLE } from '../partition';
 import { RateLimiter } from '../rate-limiter';
+import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { keyNames, type TableManifest } from '../table-manifest';
 import { TaskPool } from '../task-pool';
 import { assertNotFuture } from '../time-arg';
@@ -36,7 +37,7 @@ export interface RestoreRequest {
   concurrency?: number;
   /** Write capacity units per second at most. */
   maxWcu?: number;
-  /** Bound on how far S3's clock may trail DynamoDB's. @default 5000 */
+  /** Bound on how far S3's clock may trail DynamoDB's. @default DEFAULT_CLOCK_SKEW_MS (2000) */
   clockSkewMs?: number;
 }
 
@@ -151,7 +152,12 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
     ...(req.maxWcu ? { limiter: new RateLimiter(req.maxWcu) } : {}),
   });
   const names = manifest ? keyNames(manifest) : [];
-  const options = { atMs: req.atMs, clockSkewMs: req.clockSkewMs ?? 5000, concurrency, counter };
+  const options = {
+    atMs: req.atMs,
+    clockSkewMs: req.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
+    concurrency,
+    counter,
+  };
 
   const apply = async (item: ItemAsOf, current: TargetEntry | undefined, key: () => ItemKey) => {
     if (item.image) {

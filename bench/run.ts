@@ -1,0 +1,362 @@
+/**
+ * `npm run bench [-- --quick] [-- --items N --versions K --runs R]`: the writer and the restore
+ * measured side by side with the raw ceilings of the servers and with the classic restore
+ * algorithm, in one run on the local stack. Prints a table and writes bench/RESULTS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { BatchWriter } from '../core/aws/batch-writer';
+import { clientsFromEnv } from '../core/aws/clients';
+import { restore } from '../core/aws/restore';
+import { writeStreamBatch } from '../core/aws/stream-writer';
+import { listKeyVersions } from '../core/aws/version-store';
+import { changeFromRecord, metaToS3 } from '../core/change-record';
+import { type WireItem, wireItemToSdk } from '../core/ddb-json';
+import { silentLog } from '../core/log';
+import { backupLocation, HASH_PREFIXES, itemsRoot } from '../core/object-key';
+import { TaskPool } from '../core/task-pool';
+import {
+  createTable,
+  createVersionedBucket,
+  deleteBucket,
+  dropTable,
+  EventBuilder,
+} from '../test/support/fixtures';
+import { loadStackEnv, randomName } from '../test/support/local-env';
+
+loadStackEnv();
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const ITEMS = flag('--items', quick ? 300 : 100_000);
+const VERSIONS = flag('--versions', quick ? 2 : 3);
+const RUNS = flag('--runs', quick ? 1 : 3);
+const WRITER_CHANGES = flag('--writer-changes', quick ? 600 : 20_000);
+const CLASSIC_ITEMS = Math.min(ITEMS, flag('--classic-items', quick ? 100 : 2_000));
+const CONCURRENCY = 32;
+const SKEW_MS = 2000;
+const { s3, dynamodb } = clientsFromEnv();
+const deps = { s3, dynamodb, log: silentLog };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const rate = (n: number, ms: number) => (n * 1000) / ms;
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+function records(events: EventBuilder, items: number, versions: number, startS: number): DynamoDBRecord[] {
+  const out: DynamoDBRecord[] = [];
+  for (let v = 0; v < versions; v++) {
+    for (let i = 0; i < items; i++) {
+      const keys: WireItem = { pk: { S: `customer#${i}` } };
+      const image: WireItem = {
+        ...keys,
+        v: { N: String(v) },
+        name: { S: `name ${i}` },
+        balance: { N: `${i}.${v}5` },
+        tags: { SS: ['a', `t${v}`] },
+        body: { S: 'x'.repeat(300) },
+      };
+      out.push(events.record(v === 0 ? 'INSERT' : 'MODIFY', keys, startS + v * 10, image));
+    }
+  }
+  return out;
+}
+
+async function writeAll(bucket: string, table: string, recs: DynamoDBRecord[]) {
+  const pool = new TaskPool(4);
+  for (let i = 0; i < recs.length; i += 100) {
+    const batch = recs.slice(i, i + 100);
+    await pool.submit(async () => {
+      await writeStreamBatch(deps, { bucket, concurrency: CONCURRENCY / 4 }, { Records: batch });
+    });
+  }
+  await pool.drain();
+  void table;
+}
+
+async function benchWriter(bucket: string) {
+  // A table of its own in the bucket, so the restore figures see only the restore's items.
+  const table = randomName('bench-writer');
+  const events = new EventBuilder(table);
+  const start = Math.floor(Date.now() / 1000) - 3600;
+  // Distinct items, one change each: the writer's parallelism is across items.
+  const recs = records(events, WRITER_CHANGES, 1, start);
+  const loc = backupLocation(bucket, table);
+  const puts = recs.map((r) => changeFromRecord(loc, r));
+  const handler: number[] = [];
+  const raw: number[] = [];
+  const serial: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    handler.push(
+      rate(
+        recs.length,
+        await timed(() => writeStreamBatch(deps, { bucket, concurrency: CONCURRENCY }, { Records: recs })),
+      ),
+    );
+    raw.push(
+      rate(
+        puts.length,
+        await timed(async () => {
+          const pool = new TaskPool(CONCURRENCY);
+          for (const p of puts) {
+            await pool.submit(async () => {
+              await s3.send(
+                new PutObjectCommand({
+                  Bucket: bucket,
+                  Key: p.objectKey,
+                  Body: p.body,
+                  ContentType: 'application/json',
+                  Metadata: metaToS3(p.meta),
+                }),
+              );
+            });
+          }
+          await pool.drain();
+        }),
+      ),
+    );
+    const few = puts.slice(0, Math.min(puts.length, quick ? 100 : 1000));
+    serial.push(
+      rate(
+        few.length,
+        await timed(async () => {
+          for (const p of few)
+            await s3.send(
+              new PutObjectCommand({
+                Bucket: bucket,
+                Key: p.objectKey,
+                Body: p.body,
+                Metadata: metaToS3(p.meta),
+              }),
+            );
+        }),
+      ),
+    );
+  }
+  return { handler: median(handler), raw: median(raw), serial: median(serial) };
+}
+
+async function benchRestore(bucket: string, table: string) {
+  const events = new EventBuilder(table);
+  const start = Math.floor(Date.now() / 1000) - 3600;
+  await writeAll(bucket, table, records(events, ITEMS, VERSIONS, start));
+  const loc = backupLocation(bucket, table);
+  // Restore "now": every version is then known to be in from its LastModified alone.
+  await new Promise((r) => setTimeout(r, SKEW_MS + 100));
+  const atMs = Date.now();
+  const targets: string[] = [];
+  const ours: number[] = [];
+  const listGet: number[] = [];
+  const batchWrite: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const target = randomName('bench-target');
+    targets.push(target);
+    ours.push(
+      rate(
+        ITEMS,
+        await timed(() =>
+          restore(deps, {
+            source: loc,
+            atMs,
+            targetTable: target,
+            mode: 'upsert',
+            createTable: true,
+            concurrency: 64,
+          }),
+        ),
+      ),
+    );
+    // Ceiling 1: list every version and GET one version per key, as fast as the server allows.
+    listGet.push(
+      rate(
+        ITEMS,
+        await timed(async () => {
+          const prefixes = new TaskPool(16);
+          for (const hh of HASH_PREFIXES) {
+            await prefixes.submit(async () => {
+              const gets = new TaskPool(4);
+              for await (const group of listKeyVersions(s3, bucket, `${itemsRoot(loc)}${hh}/`)) {
+                const v = group.versions[0];
+                if (v)
+                  await gets.submit(async () => {
+                    const out = await s3.send(
+                      new GetObjectCommand({ Bucket: bucket, Key: group.objectKey, VersionId: v.versionId }),
+                    );
+                    await out.Body?.transformToString();
+                  });
+              }
+              await gets.drain();
+            });
+          }
+          await prefixes.drain();
+        }),
+      ),
+    );
+    // Ceiling 2: BatchWriteItem of the same number of items into a fresh table.
+    const sink = randomName('bench-sink');
+    targets.push(sink);
+    await createTable(dynamodb, sink, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }], stream: false });
+    batchWrite.push(
+      rate(
+        ITEMS,
+        await timed(async () => {
+          const writer = new BatchWriter(dynamodb, {
+            table: sink,
+            concurrency: 16,
+            counter: { dynamodb: 0 },
+          });
+          for (let i = 0; i < ITEMS; i++)
+            await writer.add({
+              PutRequest: {
+                Item: wireItemToSdk({
+                  pk: { S: `customer#${i}` },
+                  v: { N: '1' },
+                  body: { S: 'x'.repeat(300) },
+                }),
+              },
+            });
+          await writer.flush();
+        }),
+      ),
+    );
+  }
+  // The classic algorithm (dynamo-incremental-restore): every version into memory, the latest
+  // by LastModified per key, then one GET and one PutItem per key, one at a time.
+  const classicTarget = randomName('bench-classic');
+  targets.push(classicTarget);
+  await createTable(dynamodb, classicTarget, {
+    keys: [{ name: 'pk', type: 'S', role: 'HASH' }],
+    stream: false,
+  });
+  const classic = rate(
+    CLASSIC_ITEMS,
+    await timed(async () => {
+      const latest = new Map<string, { versionId: string; lm: number }>();
+      for (const hh of HASH_PREFIXES) {
+        for await (const group of listKeyVersions(s3, bucket, `${itemsRoot(loc)}${hh}/`)) {
+          for (const v of group.versions) {
+            const seen = latest.get(group.objectKey);
+            if (!v.isDeleteMarker && (!seen || v.lastModifiedMs > seen.lm))
+              latest.set(group.objectKey, { versionId: v.versionId, lm: v.lastModifiedMs });
+          }
+        }
+      }
+      let n = 0;
+      for (const [key, v] of latest) {
+        if (n++ >= CLASSIC_ITEMS) break;
+        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: v.versionId }));
+        const item = JSON.parse((await out.Body?.transformToString()) ?? '{}') as WireItem;
+        await dynamodb.send(new PutItemCommand({ TableName: classicTarget, Item: wireItemToSdk(item) }));
+      }
+    }),
+  );
+  // Single item as of T with the writer keeping up (the common case): change 1, then T, then
+  // change 2 a second later; restore the item as of T.
+  const key: WireItem = { pk: { S: 'single-item' } };
+  const nowS = () => Math.floor(Date.now() / 1000);
+  await writeStreamBatch(
+    deps,
+    { bucket, concurrency: 1 },
+    { Records: [events.record('INSERT', key, nowS(), { ...key, v: { N: '1' } })] },
+  );
+  await new Promise((r) => setTimeout(r, SKEW_MS + 100));
+  const singleAt = Date.now();
+  await new Promise((r) => setTimeout(r, 1100));
+  await writeStreamBatch(
+    deps,
+    { bucket, concurrency: 1 },
+    { Records: [events.record('MODIFY', key, nowS(), { ...key, v: { N: '2' } })] },
+  );
+  const single = await restore(deps, {
+    source: loc,
+    atMs: singleAt,
+    targetTable: targets[0] as string,
+    mode: 'upsert',
+    keys: [key],
+  });
+  for (const t of targets) await dropTable(dynamodb, t);
+  return {
+    ours: median(ours),
+    listGet: median(listGet),
+    batchWrite: median(batchWrite),
+    classic,
+    single,
+    atMs,
+  };
+}
+
+/**
+ * Peak RSS of restoring the partition 00..`to` of the benchmark backup (about a tenth of it for
+ * '19', all of it for 'ff'), in a child process of its own.
+ */
+function peakRss(bucket: string, table: string, atMs: number, to: string): { items: number; mb: number } {
+  const out = execFileSync(
+    process.execPath,
+    ['-r', 'tsx/cjs', join(__dirname, 'restore-rss.ts'), bucket, table, String(atMs), to],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
+  return { items: Number(/items=(\d+)/.exec(out)?.[1]), mb: Number(/peakRssMb=([\d.]+)/.exec(out)?.[1]) };
+}
+
+async function main() {
+  const bucket = randomName('bench');
+  const table = randomName('bench');
+  await createVersionedBucket(s3, bucket);
+  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
+  try {
+    const w = await benchWriter(bucket);
+    const r = await benchRestore(bucket, table);
+    const small = peakRss(bucket, table, r.atMs, '19');
+    const large = peakRss(bucket, table, r.atMs, 'ff');
+    const lower = Math.min(r.listGet, r.batchWrite);
+    const rows: Array<[string, string, string]> = [
+      [
+        'writer changes/s (handler)',
+        w.handler.toFixed(0),
+        `${(w.handler / w.raw).toFixed(2)}x raw PUT loop (${w.raw.toFixed(0)}/s, target >= 0.8x); ${(w.handler / w.serial).toFixed(1)}x one-at-a-time (${w.serial.toFixed(0)}/s)`,
+      ],
+      [
+        `restore items/s (N=${ITEMS}, ${VERSIONS} versions each)`,
+        r.ours.toFixed(0),
+        `${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s; target >= 0.7x); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(0)}/s; target >= 10x)`,
+      ],
+      [
+        `peak RSS restore N=${small.items} / N=${large.items}`,
+        `${small.mb.toFixed(0)} / ${large.mb.toFixed(0)} MB`,
+        `growth ${(large.mb - small.mb).toFixed(0)} MB (target <= 50 MB)`,
+      ],
+      [
+        'single item as of T',
+        `${r.single.s3Requests} S3 requests`,
+        `${r.single.durationMs} ms (target <= 3 requests)`,
+      ],
+    ];
+    const table_ = rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`).join('\n');
+    const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, S3: Ceph RGW ${process.env.STACK_S3_STORE ?? 'memstore'}, DynamoDB Local`;
+    const md = `# Benchmark results\n\nCommand: \`npm run bench -- ${args.join(' ')}\`  \nMachine: ${machine}  \nFigures: median of ${RUNS} run(s); ratios measured side by side in this run.\n\n| figure | value | against |\n| --- | --- | --- |\n${table_}\n`;
+    console.log(md);
+    if (!quick) writeFileSync(join(__dirname, 'RESULTS.md'), md);
+    if (quick && !(r.single.s3Requests <= 3 && r.ours > 0 && w.handler > 0)) process.exitCode = 1;
+  } finally {
+    await dropTable(dynamodb, table);
+    await deleteBucket(s3, bucket);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+});
