@@ -1,6 +1,6 @@
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
-import type { WireItem, WireValue } from './ddb-json';
 import { canonicalNumber } from './canonical-number';
+import type { WireItem, WireValue } from './ddb-json';
 import { InputError } from './errors';
 import type { ItemKey } from './object-key';
 import type { TableManifest } from './table-manifest';

@@ -150,23 +150,26 @@ const cases: Array<[string, () => string[], RegExp, NodeJS.ProcessEnv?]> = [
 ];
 
 describe('bad input is refused with one line, a non-zero exit, and nothing written', () => {
-  it.each(cases.map(([name, args, message, env]) => [name, args, message, env ?? {}] as const))('%s', async (_name, args, message, env) => {
-    const [versionsBefore, tablesBefore] = [await versionCount(bucket), await tableNames()];
-    const merged: NodeJS.ProcessEnv = {
-      ...process.env,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...env,
-    };
-    for (const [k, v] of Object.entries(env ?? {})) if (v === '') delete merged[k];
-    const out = await runCli(args(), merged);
-    expect(out.code).not.toBe(0);
-    expect(out.stdout).toBe('');
-    const lines = out.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^ddb-rewind: /);
-    expect(lines[0]).toMatch(message);
-    expect(out.stderr).not.toContain('ddbrewindlocalsecret');
-    expect(await versionCount(bucket)).toBe(versionsBefore);
-    expect((await tableNames()).sort()).toEqual(tablesBefore.sort());
-  });
+  it.each(cases.map(([name, args, message, env]) => [name, args, message, env ?? {}] as const))(
+    '%s',
+    async (_name, args, message, env) => {
+      const [versionsBefore, tablesBefore] = [await versionCount(bucket), await tableNames()];
+      const merged: NodeJS.ProcessEnv = {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...env,
+      };
+      for (const [k, v] of Object.entries(env ?? {})) if (v === '') delete merged[k];
+      const out = await runCli(args(), merged);
+      expect(out.code).not.toBe(0);
+      expect(out.stdout).toBe('');
+      const lines = out.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^ddb-rewind: /);
+      expect(lines[0]).toMatch(message);
+      expect(out.stderr).not.toContain('ddbrewindlocalsecret');
+      expect(await versionCount(bucket)).toBe(versionsBefore);
+      expect((await tableNames()).sort()).toEqual(tablesBefore.sort());
+    },
+  );
 });
