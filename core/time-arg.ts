@@ -10,12 +10,16 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
  */
 export function parseInstant(flag: string, text: string): number {
   const trimmed = text.trim();
-  if (/^\d{10,16}$/.test(trimmed)) return Number(trimmed);
+  if (/^\d{12,16}$/.test(trimmed)) return Number(trimmed);
   if (ISO_WITH_ZONE.test(trimmed)) {
     const ms = Date.parse(trimmed);
     if (!Number.isNaN(ms)) return ms;
   }
-  const hint = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(trimmed) ? ' (add a zone, e.g. Z or +02:00)' : '';
+  const hint = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(trimmed)
+    ? ' (add a zone, e.g. Z or +02:00)'
+    : /^\d{9,11}$/.test(trimmed)
+      ? ' (that looks like epoch seconds: give milliseconds)'
+      : '';
   throw new InputError(
     `Expected \`${flag}\` to be an ISO-8601 time with a zone (2026-03-01T09:00:00Z) or epoch milliseconds, got \`${text}\`${hint}`,
   );
