@@ -1,10 +1,12 @@
 import { Command } from 'commander';
+import { registerBackfill } from './backfill';
 import type { CliContext } from './context';
 import { describeError, exitCodeOf } from './errors';
 import { registerExport } from './export';
 import { stderrLog } from './log';
 import { registerRestore } from './restore';
 import { registerStream } from './stream';
+import { registerVerify } from './verify';
 
 /** `ddb-rewind <command>`: every command is a thin shell over a core library function. */
 export async function main(argv: string[]): Promise<number> {
@@ -24,9 +26,12 @@ export async function main(argv: string[]): Promise<number> {
   registerStream(program, ctx);
   registerRestore(program, ctx);
   registerExport(program, ctx);
+  registerBackfill(program, ctx);
+  registerVerify(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command may set a non-zero code for a result that is not an error (verify: drift).
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')

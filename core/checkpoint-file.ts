@@ -8,17 +8,24 @@ export interface StreamCheckpoint {
   shards: Record<string, { lastSequenceNumber?: string; closed?: boolean }>;
 }
 
-export async function loadCheckpoint(file: string): Promise<StreamCheckpoint | undefined> {
+export const loadCheckpoint = (file: string): Promise<StreamCheckpoint | undefined> =>
+  loadJson<StreamCheckpoint>(file);
+
+/** Atomic and fsynced: after kill -9 the file holds the old or the new checkpoint, never half. */
+export const saveCheckpoint = (file: string, checkpoint: StreamCheckpoint): Promise<void> =>
+  saveJson(file, checkpoint);
+
+/** Any small JSON state kept the same durable way (backfill progress). */
+export async function loadJson<T>(file: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as StreamCheckpoint;
+    return JSON.parse(await readFile(file, 'utf8')) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
 
-/** Atomic and fsynced: after kill -9 the file holds the old or the new checkpoint, never half. */
-export async function saveCheckpoint(file: string, checkpoint: StreamCheckpoint): Promise<void> {
+export async function saveJson(file: string, value: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify(checkpoint, null, 2), { fsync: true });
+  await writeFileAtomic(file, JSON.stringify(value, null, 2), { fsync: true });
 }
