@@ -25,3 +25,8 @@ export class ConfigurationError extends RewindError {
 export class BackupStateError extends RewindError {
   override readonly name = 'BackupStateError';
 }
+
+/** A stream record that can never be stored as it is: it is parked, not retried forever. */
+export class PoisonRecordError extends RewindError {
+  override readonly name = 'PoisonRecordError';
+}

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { type BackupWrite, changeFromRecord, tableFromStreamArn } from '../change-record';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, InputError, PoisonRecordError } from '../errors';
 import type { Log } from '../log';
 import { type BackupLocation, backupLocation } from '../object-key';
 import { recordManifest } from './manifest-store';
@@ -32,6 +32,8 @@ export interface StreamWriterDeps {
 export interface BatchOutcome extends DynamoDBBatchResponse {
   written: number;
   failed: number;
+  /** Records that can never be stored, kept whole under `<prefix><table>/_dead-letter/`. */
+  parked: number;
   /** now - oldest change time written, ms: how far the backup is behind the table. */
   lagMs?: number;
 }
@@ -59,6 +61,7 @@ export async function writeStreamBatch(
   const limit = pLimit(Math.max(1, config.concurrency));
   const failures: DynamoDBRecord[] = [];
   let written = 0;
+  let parked = 0;
   let oldest = Number.POSITIVE_INFINITY;
   await Promise.all(
     [...groups.values()].map((group) =>
@@ -72,6 +75,22 @@ export async function writeStreamBatch(
             oldest = Math.min(oldest, change.meta.timeMs);
           } catch (err) {
             if (err instanceof ConfigurationError) throw err;
+            if (err instanceof InputError || err instanceof PoisonRecordError) {
+              // Retrying cannot help a record that can never be stored: park it whole, replayable,
+              // so it fails alone and its item and the stream go on.
+              try {
+                const at = await parkRecord(deps.s3, config, record);
+                parked++;
+                deps.log.error('record can never be stored; parked in the dead-letter folder', {
+                  sequenceNumber: record.dynamodb?.SequenceNumber,
+                  deadLetterKey: at,
+                  error: (err as Error).name,
+                });
+                continue;
+              } catch {
+                // Parking failed too: fall through and let Lambda retry the record.
+              }
+            }
             failures.push(record);
             deps.log.error('change not written; its item stops here until Lambda retries', {
               sequenceNumber: record.dynamodb?.SequenceNumber,
@@ -92,6 +111,7 @@ export async function writeStreamBatch(
     batchItemFailures: failures.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' })),
     written,
     failed: failures.length,
+    parked,
     ...(Number.isFinite(oldest) ? { lagMs: Math.max(0, now - oldest) } : {}),
   };
 }
@@ -165,6 +185,32 @@ async function recordManifests(
       });
     }
   }
+}
+
+/** Where a poison record is kept: `<prefix><table>/_dead-letter/<sequence number>.json`. */
+export async function parkRecord(
+  s3: S3Client,
+  config: StreamWriterConfig,
+  record: DynamoDBRecord,
+): Promise<string> {
+  let table = 'unknown-table';
+  try {
+    table = tableFromStreamArn(record.eventSourceARN);
+  } catch {
+    // A record without a usable ARN is parked all the same.
+  }
+  const prefix = config.prefix ? (config.prefix.endsWith('/') ? config.prefix : `${config.prefix}/`) : '';
+  const id = record.dynamodb?.SequenceNumber ?? record.eventID ?? String(Date.now());
+  const key = `${prefix}${table}/_dead-letter/${id}.json`;
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: config.bucket,
+      Key: key,
+      Body: JSON.stringify({ Records: [record] }),
+      ContentType: 'application/json',
+    }),
+  );
+  return key;
 }
 
 /** A short, non-reversible tag of an object key for logs: keys can be personal data too. */

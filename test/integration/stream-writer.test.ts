@@ -1,8 +1,9 @@
-import { CreateBucketCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketVersioningCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { clientsFromEnv } from '../../core/aws/clients';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import type { WireItem } from '../../core/ddb-json';
+import { PoisonRecordError } from '../../core/errors';
 import { silentLog } from '../../core/log';
 import { backupLocation, objectKeyFor } from '../../core/object-key';
 import ttlFixture from '../fixtures/ttl-delete-event.json';
@@ -145,6 +146,42 @@ describe('stream writer', () => {
     expect(av.map((v) => JSON.parse(v.body ?? '{}').v.N)).toEqual(['1']);
     const bv = await versionsOf(s3, bucket, objectKeyFor(loc, b));
     expect(bv.map((v) => JSON.parse(v.body ?? '{}').v.N)).toEqual(['1', '2']);
+  });
+
+  it('parks a poison record whole, alone: the batch and the item go on, and the parked record replays', async () => {
+    const a = { pk: { S: 'poison-a' } };
+    const b = { pk: { S: 'poison-b' } };
+    const records = [
+      events.record('INSERT', a, base + 50, { ...a, v: { N: '1' } }),
+      events.record('INSERT', b, base + 50, { ...b, v: { N: '1' } }),
+      events.record('MODIFY', a, base + 51, { ...a, v: { N: '2' } }),
+      events.record('MODIFY', b, base + 51, { ...b, v: { N: '2' } }),
+    ];
+    const malformed = events.record('INSERT', { pk: { S: 'x' } }, base + 51, { pk: { S: 'x' } });
+    delete malformed.dynamodb?.Keys;
+    const poison = records[1]?.dynamodb?.SequenceNumber;
+    const out = await writeStreamBatch(
+      {
+        ...deps,
+        beforeWrite: (change) => {
+          if (change.meta.seq === poison) throw new PoisonRecordError('forced by the test hook');
+        },
+      },
+      config,
+      events.event([...records, malformed]),
+    );
+    expect(out).toMatchObject({ batchItemFailures: [], written: 3, parked: 2 });
+    const bv = await versionsOf(s3, bucket, objectKeyFor(loc, b));
+    expect(bv.map((v) => JSON.parse(v.body ?? '{}').v.N)).toEqual(['2']);
+
+    const parked = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: `${table}/_dead-letter/${poison}.json` }),
+    );
+    const replay = JSON.parse((await parked.Body?.transformToString()) ?? '') as DynamoDBStreamEvent;
+    expect(replay.Records[0]?.dynamodb?.NewImage).toEqual({ ...b, v: { N: '1' } });
+    await writeStreamBatch(deps, config, replay);
+    const replayed = await versionsOf(s3, bucket, objectKeyFor(loc, b));
+    expect(replayed.map((v) => JSON.parse(v.body ?? '{}').v.N)).toEqual(['2', '1']);
   });
 
   it('marks a recorded TTL-expiry REMOVE as a TTL delete', async () => {
