@@ -93,7 +93,8 @@ export async function backfill(
 
   await Promise.all(
     Array.from({ length: segments }, async (_, segment) => {
-      const state = (progress.done[segment] ??= { items: 0 });
+      progress.done[segment] ??= { items: 0 };
+      const state = progress.done[segment] as Progress['done'][string];
       if (state.finished) {
         summary.resumedSegments++;
         return;

@@ -3,15 +3,20 @@ import { join } from 'node:path';
 import { loadStackEnv, stackHint } from '../support/local-env';
 
 /**
- * Starts the local stack (a running one is reused) before any integration test, so
- * `npm test` works on a fresh machine. Set DDB_REWIND_NO_STACK_UP=1 to use servers you run.
+ * Starts the local stack before the integration tests (a running one is reused in well under a
+ * second), so `npm test` works on a fresh machine. `DDB_REWIND_NO_STACK_UP=1` skips this, for
+ * servers you run yourself.
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.DDB_REWIND_NO_STACK_UP !== '1') {
-    const up = spawnSync('bash', [join(__dirname, '..', '..', 'scripts', 'stack.sh'), 'up'], {
-      stdio: 'inherit',
-    });
-    if (up.status !== 0) throw new Error(`The local AWS stack could not come up: ${stackHint}`);
+    const script = join(__dirname, '..', '..', 'scripts', 'stack.sh');
+    const up = spawnSync('bash', [script, 'up'], { stdio: 'inherit' });
+    if (up.error || up.status !== 0) {
+      const why = up.error
+        ? up.error.message
+        : `\`bash scripts/stack.sh up\` exited with ${up.status ?? up.signal}`;
+      throw new Error(`The local AWS stack could not come up (${why}): ${stackHint}`);
+    }
   }
   loadStackEnv();
 }

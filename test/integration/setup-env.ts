@@ -1,4 +1,5 @@
 import { loadStackEnv } from '../support/local-env';
 
-// Each jest worker is its own process: give it the stack's variables too.
+// Every test file loads the stack's variables itself rather than relying on globalSetup's
+// process.env reaching the worker that runs it.
 loadStackEnv();

@@ -1,0 +1,330 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { BackupBucket } from '../../infra/backup-bucket';
+import { TableBackup } from '../../infra/table-backup';
+import { getAtt, logicalId, nagErrors, objectsArn, roleStatements, tableArn, testStack } from './support';
+
+// Non-default settings, each a property of the template. Bundling is skipped (placeholder code):
+// the default stack in table-backup.test.ts bundles for real.
+
+describe('a hardened bucket: KMS key created, lifecycle, Object Lock, access logs', () => {
+  const stack = testStack({ fast: true });
+  const logs = new s3.Bucket(stack, 'AccessLogs', {
+    enforceSSL: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  });
+  const backup = new TableBackup(stack, 'Orders', {
+    table: 'orders',
+    encryption: 'KMS',
+    noncurrentVersionRetentionDays: 400,
+    noncurrentVersionTransition: { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, afterDays: 90 },
+    objectLock: { mode: 'COMPLIANCE', days: 30 },
+    serverAccessLogsBucket: logs,
+  });
+  const template = Template.fromStack(stack);
+  const key = backup.encryptionKey!;
+
+  it('encrypts with a created, rotated, retained KMS key and an S3 bucket key', () => {
+    template.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            BucketKeyEnabled: true,
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt(key) },
+          },
+        ],
+      },
+    });
+  });
+
+  it('lets the writer encrypt and read, and the restore only read, through S3 only', () => {
+    const viaS3 = {
+      StringEquals: {
+        'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+      },
+    };
+    expect(roleStatements(template, backup.writer.role!)).toContainEqual({
+      Sid: 'UseBucketKey',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: getAtt(key),
+      Condition: viaS3,
+    });
+    expect(roleStatements(template, backup.restoreFunction.role!)).toContainEqual({
+      Sid: 'UseBucketKey',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: getAtt(key),
+      Condition: viaS3,
+    });
+  });
+
+  it('expires noncurrent versions after the retention, moving them to a readable colder class first', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            Id: 'noncurrent-versions',
+            Status: 'Enabled',
+            NoncurrentVersionExpiration: { NoncurrentDays: 400 },
+            NoncurrentVersionTransitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
+            ExpiredObjectDeleteMarker: true,
+          },
+        ],
+      },
+    });
+  });
+
+  it('locks every version with the chosen mode and days', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 30 } },
+      },
+    });
+  });
+
+  it('sends server access logs to the separate bucket', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { DestinationBucketName: { Ref: logicalId(logs) }, LogFilePrefix: 'ddb-rewind/' },
+    });
+  });
+
+  it('passes the AWS Solutions checks (the log bucket itself aside)', () => {
+    expect(nagErrors(backup)).toEqual([]);
+  });
+});
+
+describe('a given KMS key', () => {
+  const stack = testStack({ fast: true });
+  const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+  const backup = new TableBackup(stack, 'Orders', { table: 'orders', encryptionKey: key });
+  const template = Template.fromStack(stack);
+
+  it('is used for the bucket and the grants, and no other key is made', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    expect(backup.encryptionKey).toBe(key);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          Match.objectLike({
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt(key) },
+          }),
+        ],
+      },
+    });
+  });
+});
+
+describe('a shared BackupBucket with SSE-KMS', () => {
+  const stack = testStack({ fast: true });
+  const backups = new BackupBucket(stack, 'Backups', { encryption: 'KMS' });
+  const backup = new TableBackup(stack, 'Orders', { table: 'orders', bucket: backups.bucket });
+  const template = Template.fromStack(stack);
+
+  it('brings its key along: the functions get their grants without naming it', () => {
+    expect(backup.encryptionKey).toBe(backups.encryptionKey);
+    expect(roleStatements(template, backup.writer.role!)).toContainEqual(
+      expect.objectContaining({ Sid: 'UseBucketKey', Resource: getAtt(backups.encryptionKey!) }),
+    );
+  });
+});
+
+describe('an existing bucket, a prefix, writer and restore tuning, an alarm topic', () => {
+  const stack = testStack({ fast: true });
+  const bucket = s3.Bucket.fromBucketName(stack, 'Existing', 'company-backups');
+  const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true });
+  const backup = new TableBackup(stack, 'Orders', {
+    table: 'orders',
+    bucket,
+    prefix: 'ddb',
+    writerConcurrency: 32,
+    writerMemorySize: 1024,
+    batchSize: 500,
+    maxBatchingWindow: Duration.seconds(5),
+    retryAttempts: 3,
+    maxRecordAge: Duration.hours(6),
+    parallelizationFactor: 4,
+    restoreTargetTables: ['orders-copy', 'orders-dr-*'],
+    restoreMemorySize: 3008,
+    restoreMaxConcurrency: 20,
+    alarmTopic: topic,
+    iteratorAgeThreshold: Duration.minutes(2),
+    backupLagThreshold: Duration.minutes(30),
+  });
+  const template = Template.fromStack(stack);
+  const bucketArn = {
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::company-backups']],
+  };
+  const objects = (suffix: string) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::company-backups${suffix}`]],
+  });
+
+  it('creates no bucket and writes under <prefix>/<table>/ of the given one', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 1024,
+      Environment: {
+        Variables: Match.objectLike({
+          BACKUP_BUCKET: 'company-backups',
+          BACKUP_PREFIX: 'ddb/',
+          WRITER_CONCURRENCY: '32',
+        }),
+      },
+    });
+    const writer = roleStatements(template, backup.writer.role!);
+    expect(writer).toContainEqual(
+      expect.objectContaining({ Sid: 'WriteVersions', Resource: objects('/ddb/orders/*') }),
+    );
+    expect(writer).toContainEqual(
+      expect.objectContaining({ Sid: 'ReadTableDescription', Resource: objects('/ddb/orders/_meta/*') }),
+    );
+    expect(writer).toContainEqual(expect.objectContaining({ Sid: 'CheckVersioning', Resource: bucketArn }));
+    const restore = roleStatements(template, backup.restoreFunction.role!);
+    expect(restore).toContainEqual(
+      expect.objectContaining({
+        Sid: 'ListBackup',
+        Condition: { StringLike: { 's3:prefix': ['ddb/orders/*'] } },
+      }),
+    );
+  });
+
+  it('tunes the event source mapping', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 500,
+      MaximumBatchingWindowInSeconds: 5,
+      MaximumRetryAttempts: 3,
+      MaximumRecordAgeInSeconds: 6 * 3600,
+      ParallelizationFactor: 4,
+    });
+  });
+
+  it('restores only into the given tables, with the given memory and concurrency', () => {
+    const write = roleStatements(template, backup.restoreFunction.role!).find(
+      (s) => s.Sid === 'WriteTargetTables',
+    );
+    expect(write?.Resource).toEqual([tableArn('orders-copy'), tableArn('orders-dr-*')]);
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 3008, Timeout: 900 });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionString: {
+        'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('"MaxConcurrency":20')])],
+      },
+    });
+  });
+
+  it('notifies the topic on ALARM and OK, with the given thresholds', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(4);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: logicalId(topic) }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: logicalId(topic) }]);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Threshold: 120_000,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'BackupLagMs',
+      Threshold: 1_800_000,
+    });
+  });
+
+  it('passes the AWS Solutions checks', () => {
+    expect(nagErrors(backup)).toEqual([]);
+  });
+});
+
+describe('a table defined in the same app', () => {
+  const stack = testStack({ fast: true });
+  const table = new dynamodb.Table(stack, 'Users', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+  });
+  const backup = new TableBackup(stack, 'UsersBackup', { table });
+  const template = Template.fromStack(stack);
+
+  it("reads the table's own stream, with no custom resource", () => {
+    template.resourceCountIs('Custom::DdbRewindStream', 0);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(table, 'StreamArn'),
+    });
+  });
+
+  it("scopes IAM and the alarm to the table's name as CloudFormation resolves it", () => {
+    const name = { Ref: logicalId(table) };
+    expect(roleStatements(template, backup.writer.role!)).toContainEqual(
+      expect.objectContaining({
+        Sid: 'WriteVersions',
+        Resource: { 'Fn::Join': ['', [getAtt(backup.bucket), '/', name, '/*']] },
+      }),
+    );
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'BackupLagMs',
+      Dimensions: [
+        { Name: 'service', Value: 'writer' },
+        { Name: 'table', Value: name },
+      ],
+    });
+  });
+
+  it('passes the AWS Solutions checks', () => {
+    expect(nagErrors(backup)).toEqual([]);
+  });
+});
+
+describe('a TableV2 with a NEW_IMAGE stream', () => {
+  const stack = testStack({ fast: true });
+  const table = new dynamodb.TableV2(stack, 'Events', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    dynamoStream: dynamodb.StreamViewType.NEW_IMAGE,
+  });
+  new TableBackup(stack, 'EventsBackup', { table });
+
+  it('is accepted: its records carry the new image', () => {
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(table, 'StreamArn'),
+    });
+  });
+});
+
+describe('two tables in one stack', () => {
+  const stack = testStack({ fast: true });
+  const orders = new TableBackup(stack, 'Orders', { table: 'orders' });
+  new TableBackup(stack, 'Users', { table: 'users', bucket: orders.bucket });
+  const template = Template.fromStack(stack);
+
+  it('share one bucket and one stream-enabling provider, each with its own grant', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.resourceCountIs('Custom::DdbRewindStream', 2);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    const providers = template.findResources('AWS::Lambda::Function', {
+      Properties: { Handler: 'framework.onEvent' },
+    });
+    expect(Object.keys(providers)).toHaveLength(1);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Resource: tableArn('users') })] },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'WriteVersions', Resource: objectsArn(orders.bucket, '/users/*') }),
+        ]),
+      },
+    });
+  });
+
+  it('passes the AWS Solutions checks', () => {
+    expect(nagErrors(stack)).toEqual([]);
+  });
+});

@@ -1,0 +1,432 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { TableBackup } from '../../infra/table-backup';
+import {
+  actionsOf,
+  definitionOf,
+  errorAnnotations,
+  getAtt,
+  logicalId,
+  masked,
+  nagErrors,
+  nagViolations,
+  objectsArn,
+  roleStatements,
+  tableArn,
+  testStack,
+} from './support';
+
+// One stack with every default, bundled for real by the local esbuild, shared by the whole file.
+const stack = testStack();
+const backup = new TableBackup(stack, 'Orders', { table: 'orders' });
+const template = Template.fromStack(stack);
+const bucket = backup.bucket;
+const writerRole = backup.writer.role!;
+const restoreRole = backup.restoreFunction.role!;
+
+describe('backup bucket defaults', () => {
+  it('is versioned, private, S3-encrypted and retained when the stack goes', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: {
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('keeps every version forever, without Object Lock or access logs unless asked', () => {
+    const props = template.findResources('AWS::S3::Bucket')[logicalId(bucket)]?.Properties;
+    expect(props).not.toHaveProperty('LifecycleConfiguration');
+    expect(props).not.toHaveProperty('ObjectLockEnabled');
+    expect(props).not.toHaveProperty('ObjectLockConfiguration');
+    expect(props).not.toHaveProperty('LoggingConfiguration');
+  });
+
+  it('refuses plain HTTP and TLS before 1.2 for everyone', () => {
+    const both = [getAtt(bucket), objectsArn(bucket, '/*')];
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(bucket) },
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: both,
+          },
+          {
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:*',
+            Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+            Resource: both,
+          },
+        ],
+      },
+    });
+  });
+});
+
+describe('writer', () => {
+  it('runs Node.js 22 on arm64 with the environment the handler reads', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 60,
+      Environment: {
+        Variables: {
+          BACKUP_BUCKET: { Ref: logicalId(bucket) },
+          BACKUP_PREFIX: '',
+          WRITER_CONCURRENCY: '16',
+          POWERTOOLS_SERVICE_NAME: 'ddb-rewind-writer',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+      Role: getAtt(writerRole),
+    });
+  });
+
+  it('reads the stream from the oldest record, bisects, reports item failures and gives up boundedly', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(backup.writer) },
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OrdersStream'), 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 86_400,
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: getAtt(backup.deadLetterQueue) } },
+    });
+    const esm = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'))[0];
+    expect(esm?.Properties).not.toHaveProperty('MaximumBatchingWindowInSeconds');
+  });
+
+  it('sends given-up batches to an encrypted, TLS-only queue kept 14 days', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId(backup.deadLetterQueue) }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('may write only its table folder, read only its _meta folder, and describe only its table', () => {
+    const statements = roleStatements(template, writerRole);
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid);
+    expect(bySid('WriteVersions')).toEqual({
+      Sid: 'WriteVersions',
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject', 's3:PutObject'],
+      Resource: objectsArn(bucket, '/orders/*'),
+    });
+    expect(bySid('ReadTableDescription')).toEqual({
+      Sid: 'ReadTableDescription',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: objectsArn(bucket, '/orders/_meta/*'),
+    });
+    expect(bySid('SeeMissingTableDescription')).toEqual({
+      Sid: 'SeeMissingTableDescription',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: getAtt(bucket),
+      Condition: { StringLike: { 's3:prefix': ['orders/_meta/*'] } },
+    });
+    expect(bySid('CheckVersioning')).toEqual({
+      Sid: 'CheckVersioning',
+      Effect: 'Allow',
+      Action: 's3:GetBucketVersioning',
+      Resource: getAtt(bucket),
+    });
+    expect(bySid('DescribeSourceTable')).toEqual({
+      Sid: 'DescribeSourceTable',
+      Effect: 'Allow',
+      Action: ['dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive'],
+      Resource: tableArn('orders'),
+    });
+  });
+
+  it('gets nothing else but its logs, the queue and the stream (added by the event source mapping)', () => {
+    const statements = roleStatements(template, writerRole);
+    expect(actionsOf(statements)).toEqual([
+      'Allow dynamodb:DescribeStream',
+      'Allow dynamodb:DescribeTable',
+      'Allow dynamodb:DescribeTimeToLive',
+      'Allow dynamodb:GetRecords',
+      'Allow dynamodb:GetShardIterator',
+      'Allow dynamodb:ListStreams',
+      'Allow logs:CreateLogStream',
+      'Allow logs:PutLogEvents',
+      'Allow s3:DeleteObject',
+      'Allow s3:GetBucketVersioning',
+      'Allow s3:GetObject',
+      'Allow s3:ListBucket',
+      'Allow s3:PutObject',
+      'Allow sqs:GetQueueAttributes',
+      'Allow sqs:GetQueueUrl',
+      'Allow sqs:SendMessage',
+    ]);
+    const streamRead = statements.find(
+      (s) => Array.isArray(s.Action) && s.Action.includes('dynamodb:GetRecords'),
+    );
+    expect(streamRead?.Resource).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^OrdersStream/), 'StreamArn'],
+    });
+    const role = template.findResources('AWS::IAM::Role')[logicalId(writerRole)];
+    expect(role?.Properties).not.toHaveProperty('ManagedPolicyArns');
+  });
+});
+
+describe('stream of an existing table', () => {
+  it('is enabled or checked at deploy by a custom resource that may touch only that table', () => {
+    template.hasResourceProperties('Custom::DdbRewindStream', { TableName: 'orders' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['dynamodb:DescribeTable', 'dynamodb:UpdateTable'],
+            Resource: tableArn('orders'),
+          },
+        ],
+      },
+    });
+  });
+});
+
+describe('restore', () => {
+  it('runs Node.js 22 on arm64 for up to 15 minutes with the bucket in its environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Timeout: 900,
+      MemorySize: 1769,
+      Environment: {
+        Variables: {
+          BACKUP_BUCKET: { Ref: logicalId(bucket) },
+          BACKUP_PREFIX: '',
+          POWERTOOLS_SERVICE_NAME: 'ddb-rewind-restore',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+      Role: getAtt(restoreRole),
+    });
+  });
+
+  it('may list and read only its table folder, write only <source>-restore-* tables, never the source', () => {
+    const statements = roleStatements(template, restoreRole);
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: getAtt(backup.restoreFunction.node.scope!.node.findChild('Logs')),
+      },
+      {
+        Sid: 'ListBackup',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket', 's3:ListBucketVersions'],
+        Resource: getAtt(bucket),
+        Condition: { StringLike: { 's3:prefix': ['orders/*'] } },
+      },
+      {
+        Sid: 'ReadBackup',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
+        Resource: objectsArn(bucket, '/orders/*'),
+      },
+      {
+        Sid: 'WriteTargetTables',
+        Effect: 'Allow',
+        Action: RESTORE_ACTIONS,
+        Resource: tableArn('orders-restore-*'),
+      },
+      { Sid: 'NeverTheSource', Effect: 'Deny', Action: RESTORE_ACTIONS, Resource: tableArn('orders') },
+    ]);
+  });
+
+  it('is a state machine: Plan, then a Distributed Map over the partitions, retrying throttles', () => {
+    const definition = definitionOf(template) as {
+      StartAt: string;
+      QueryLanguage: string;
+      States: Record<string, Record<string, unknown>>;
+    };
+    expect(definition.StartAt).toBe('Plan');
+    expect(definition.QueryLanguage).toBe('JSONata');
+    const plan = definition.States.Plan as { Next: string; Arguments: { Payload: string }; Output: string };
+    expect(plan.Next).toBe('RestorePartitions');
+    expect(plan.Arguments.Payload).toBe(
+      '{% $merge([$states.input, {"action":"plan","table":"orders","bucket":"<ref>","prefix":""}]) %}',
+    );
+    expect(plan.Output).toBe('{% $states.result.Payload %}');
+    const map = definition.States.RestorePartitions as {
+      Type: string;
+      Items: string;
+      MaxConcurrency: number;
+      Output: string;
+      ItemProcessor: {
+        ProcessorConfig: unknown;
+        States: Record<string, { Retry: Array<{ ErrorEquals: string[] }> }>;
+      };
+    };
+    expect(map).toMatchObject({
+      Type: 'Map',
+      Items: '{% $states.input.partitions %}',
+      MaxConcurrency: 8,
+      Output: '{% {"at": $states.input.at, "results": $states.result} %}',
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    });
+    const retried = map.ItemProcessor.States.RestorePartition?.Retry.flatMap((r) => r.ErrorEquals);
+    expect(retried).toEqual(
+      expect.arrayContaining([
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.TooManyRequestsException',
+      ]),
+    );
+  });
+
+  it('logs every state machine event without execution data, with X-Ray tracing', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('lets the state machine invoke only the restore function', () => {
+    const statements = roleStatements(template, backup.stateMachine.role);
+    const invoke = statements.filter((s) => s.Action === 'lambda:InvokeFunction');
+    expect(invoke).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: [
+          getAtt(backup.restoreFunction),
+          { 'Fn::Join': ['', [getAtt(backup.restoreFunction), ':*']] },
+        ],
+      },
+    ]);
+  });
+});
+
+describe('alarms', () => {
+  const common = { EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanThreshold', Period: 300 };
+
+  it('has exactly four, without actions when no topic is given', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties).not.toHaveProperty('AlarmActions');
+    }
+  });
+
+  it('fires when the writer reads more than 5 minutes behind the stream', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Statistic: 'Maximum',
+      Threshold: 300_000,
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(backup.writer) } }],
+    });
+  });
+
+  it('fires on any writer error within 5 minutes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+  });
+
+  it('fires when the dead-letter queue holds a message', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Statistic: 'Maximum',
+      Threshold: 0,
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(backup.deadLetterQueue, 'QueueName') }],
+    });
+  });
+
+  it("fires when the writer's BackupLagMs exceeds 10 minutes, and not on missing data", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'ddb-rewind',
+      MetricName: 'BackupLagMs',
+      Statistic: 'Maximum',
+      Threshold: 600_000,
+      // Powertools adds the service dimension beside `table`; CloudWatch matches the full set.
+      Dimensions: [
+        { Name: 'service', Value: 'writer' },
+        { Name: 'table', Value: 'orders' },
+      ],
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('exposes the alarms as properties', () => {
+    expect(backup.iteratorAgeAlarm.node.path).toBe('Test/Orders/Alarms/IteratorAge');
+    expect(backup.writerErrorsAlarm.node.path).toBe('Test/Orders/Alarms/WriterErrors');
+    expect(backup.deadLetterAlarm.node.path).toBe('Test/Orders/Alarms/DeadLetters');
+    expect(backup.backupLagAlarm.node.path).toBe('Test/Orders/Alarms/BackupLag');
+  });
+});
+
+describe('whole template', () => {
+  it('gives no role a managed policy (each grants only what its function does)', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties).not.toHaveProperty('ManagedPolicyArns');
+    }
+  });
+
+  it('passes the AWS Solutions checks with only reasoned acknowledgments', () => {
+    expect(nagErrors(stack)).toEqual([]);
+    expect(nagViolations(stack)).toEqual([]);
+    expect(errorAnnotations(stack)).toEqual([]);
+  });
+
+  it('matches the snapshot (asset hashes masked)', () => {
+    expect(masked(template)).toMatchSnapshot();
+  });
+});
+
+const RESTORE_ACTIONS = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:CreateTable',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Scan',
+  'dynamodb:UpdateTimeToLive',
+];
