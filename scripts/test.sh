@@ -17,6 +17,8 @@ echo "== tests (unit, integration, infra)"
 report=$(mktemp)
 status=0
 npx jest --ci --json --outputFile="$report" "$@" || status=$?
+echo "== cdk synth (offline)"
+npx cdk synth -c tables=orders,users --quiet >/dev/null || status=$?
 if [[ -f bench/run.ts && -z ${DDB_REWIND_SKIP_BENCH:-} ]]; then
   echo "== quick benchmark (npm run bench -- --quick)"
   npm run -s bench -- --quick || status=$?

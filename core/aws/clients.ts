@@ -1,6 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 /**
  * SDK clients configured only by the SDK's own variables (AWS_REGION, the credential chain,
@@ -22,8 +22,9 @@ const retry = () => ({
 export const customS3Endpoint = (env = process.env): boolean =>
   Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
 
-export function s3Client(): S3Client {
-  const custom = customS3Endpoint();
+/** @param overrides for tests and tools that need one client elsewhere (a fault-injecting proxy). */
+export function s3Client(overrides: S3ClientConfig = {}): S3Client {
+  const custom = customS3Endpoint() || overrides.endpoint !== undefined;
   return new S3Client({
     ...retry(),
     ...(custom
@@ -34,10 +35,12 @@ export function s3Client(): S3Client {
           responseChecksumValidation: 'WHEN_REQUIRED',
         }
       : {}),
+    ...overrides,
   });
 }
 
-export const dynamodbClient = (): DynamoDBClient => new DynamoDBClient(retry());
+export const dynamodbClient = (overrides: DynamoDBClientConfig = {}): DynamoDBClient =>
+  new DynamoDBClient({ ...retry(), ...overrides });
 export const streamsClient = (): DynamoDBStreamsClient => new DynamoDBStreamsClient(retry());
 
 export function clientsFromEnv(): Clients {
