@@ -14,7 +14,7 @@ npx tsc --noEmit -p tsconfig.json
 echo "== local stack"
 bash scripts/stack.sh up
 echo "== tests (unit, integration, infra)"
-report=$(mktemp)
+report=$(mktemp --suffix=.json)
 status=0
 npx jest --ci --json --outputFile="$report" "$@" || status=$?
 echo "== cdk synth (offline)"
@@ -24,7 +24,7 @@ if [[ -f bench/run.ts && -z ${DDB_REWIND_SKIP_BENCH:-} ]]; then
   npm run -s bench -- --quick || status=$?
 fi
 node -e '
-  const r = require(process.argv[1]);
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
 ' "$report" || true
 rm -f "$report"
