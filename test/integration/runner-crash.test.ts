@@ -9,7 +9,7 @@ import { listKeyVersions, readVersion } from '../../core/aws/version-store';
 import { canonicalItemJson, wireItemToSdk } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
 import { backupLocation, itemsRoot } from '../../core/object-key';
-import { runCli } from '../support/cli';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { createTable, createVersionedBucket, deleteBucket, dropTable } from '../support/fixtures';
 import { randomName } from '../support/local-env';
 import { tableState } from '../support/table-state';
@@ -18,7 +18,7 @@ import { seeded } from '../support/workload';
 const { s3, dynamodb } = clientsFromEnv();
 const bucket = randomName('crash');
 const table = randomName('crash');
-const target = `${table}-restored`;
+const targets: string[] = [];
 const checkpoints = mkdtempSync(join(tmpdir(), 'rw-crash-'));
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
@@ -28,12 +28,19 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await dropTable(dynamodb, table);
-  await dropTable(dynamodb, target);
+  for (const t of targets) await dropTable(dynamodb, t);
+  await faulty?.close();
   await deleteBucket(s3, bucket);
 });
 
-/** Starts the follow-mode runner as a separate process, so it can really be killed with -9. */
-function startRunner() {
+let faulty: FaultProxy;
+
+/**
+ * Starts the follow-mode runner as a separate process, so it can really be killed with -9. Its S3
+ * traffic goes through a proxy that answers 503/500 and resets connections; two attempts in
+ * standard retry mode, so some writes fail for real and the batch is retried from the failure.
+ */
+function startRunner(args: string[] = []) {
   return spawn(
     process.execPath,
     [
@@ -47,51 +54,87 @@ function startRunner() {
       checkpoints,
       '--batch-size',
       '20',
+      ...args,
     ],
-    { env, stdio: 'ignore' },
+    {
+      env: { ...env, AWS_ENDPOINT_URL_S3: faulty.url, AWS_RETRY_MODE: 'standard', AWS_MAX_ATTEMPTS: '2' },
+      stdio: 'ignore',
+    },
   );
 }
 
-describe('stream runner killed with SIGKILL mid-batch', () => {
-  it('loses nothing and leaves nothing stale: after restarts the backup restores to the live table', async () => {
+const exited = (child: ReturnType<typeof spawn>) =>
+  new Promise<number | null>((r) =>
+    child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code)),
+  );
+
+describe('stream runner killed with SIGKILL mid-batch, with S3 failing under it', () => {
+  it('loses nothing and leaves nothing stale: restores before and after match the table, S3 current versions too', async () => {
     const rand = seeded(9);
+    faulty = await startFaultProxy(process.env.AWS_ENDPOINT_URL_S3 as string, {
+      reset: () => rand() < 0.05,
+      respond: (req) => {
+        if (req.method !== 'PUT' && req.method !== 'DELETE') return undefined;
+        return rand() < 0.12
+          ? {
+              status: 503,
+              type: 'application/xml',
+              body: '<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>',
+            }
+          : undefined;
+      },
+    });
     let runner = startRunner();
-    for (let round = 0; round < 4; round++) {
+    const round = async (n: number) => {
       for (let i = 0; i < 150; i++) {
-        const n = Math.floor(rand() * 60);
-        const key = { pk: { S: `item-${n}` } };
+        const key = { pk: { S: `item-${Math.floor(rand() * 60)}` } };
         if (rand() < 0.2)
           await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: wireItemToSdk(key) }));
         else
           await dynamodb.send(
             new PutItemCommand({
               TableName: table,
-              Item: wireItemToSdk({ ...key, round: { N: String(round) }, i: { N: String(i) } }),
+              Item: wireItemToSdk({ ...key, round: { N: String(n) }, i: { N: String(i) } }),
             }),
           );
       }
       // Let it get into a batch, then kill it without warning and start it again.
       await new Promise((r) => setTimeout(r, 150 + Math.floor(rand() * 300)));
       runner.kill('SIGKILL');
-      await new Promise((r) => runner.once('exit', r));
+      await exited(runner);
       runner = startRunner();
-    }
-    runner.kill('SIGTERM');
-    await new Promise((r) => runner.once('exit', r));
-    const drained = await runCli(
-      ['stream', '--table', table, '--bucket', bucket, '--checkpoint-dir', checkpoints, '--drain'],
-      env,
-    );
-    expect(drained.code).toBe(0);
-
+    };
     const loc = backupLocation(bucket, table);
+    await round(0);
+    await round(1);
+    const phaseOne = await tableState(dynamodb, table, loc, ['pk']);
+    // DynamoDB Local stamps changes with their minute: phase two starts in the next one.
+    const boundary = Math.ceil((Date.now() + 1) / 60_000) * 60_000;
+    await new Promise((r) => setTimeout(r, boundary - Date.now() + 200));
+    await round(2);
+    await round(3);
+    // A running runner stops cleanly on SIGTERM (between batches, checkpoint saved).
+    await new Promise((r) => setTimeout(r, 2000));
+    runner.kill('SIGTERM');
+    expect(await exited(runner)).toBe(0);
+    const drained = await exited(startRunner(['--drain']));
+    expect(drained).toBe(0);
+    expect(faulty.stats.injected + faulty.stats.resets).toBeGreaterThan(10);
+
     await new Promise((r) => setTimeout(r, 2200));
-    await restore(
-      { s3, dynamodb, log: silentLog },
-      { source: loc, atMs: Date.now(), targetTable: target, mode: 'upsert', createTable: true },
-    );
     const live = await tableState(dynamodb, table, loc, ['pk']);
-    expect(await tableState(dynamodb, target, loc, ['pk'])).toEqual(live);
+    for (const [atMs, want] of [
+      [boundary - 1, phaseOne],
+      [Date.now(), live],
+    ] as const) {
+      const target = randomName('crash-target');
+      targets.push(target);
+      await restore(
+        { s3, dynamodb, log: silentLog },
+        { source: loc, atMs, targetTable: target, mode: 'upsert', createTable: true },
+      );
+      expect(await tableState(dynamodb, target, loc, ['pk'])).toEqual(want);
+    }
     // S3's own view agrees: each item's current version is its live image, or a delete marker.
     const current = new Map<string, string>();
     for await (const group of listKeyVersions(s3, bucket, itemsRoot(loc))) {
