@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
+import { recordGap } from '../core/aws/gap-store';
 import { runStream } from '../core/aws/stream-runner';
 import { streamHandler } from '../core/aws/stream-writer';
 import { assertVersionedBucket } from '../core/aws/version-store';
@@ -45,7 +46,13 @@ export function registerStream(program: Command, ctx: CliContext): void {
         },
       );
       const summary = await runStream(
-        { dynamodb: clients.dynamodb, streams: clients.streams, log: ctx.log, handler },
+        {
+          dynamodb: clients.dynamodb,
+          streams: clients.streams,
+          log: ctx.log,
+          handler,
+          onGap: (gap) => recordGap(clients.s3, loc, gap),
+        },
         {
           table: loc.table,
           drain: Boolean(o.drain),

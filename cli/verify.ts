@@ -30,6 +30,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
           settleMs: o.settleMs === undefined ? 10_000 : Number(o.settleMs),
         },
       );
+      for (const w of report.warnings) ctx.log.warn(w);
       if (o.json) ctx.print(JSON.stringify(report, null, 2));
       else {
         const c = report.counts;

@@ -5,6 +5,8 @@ import writeFileAtomic from 'write-file-atomic';
 /** Per-shard progress of the local stream runner: the last sequence number fully written. */
 export interface StreamCheckpoint {
   streamArn: string;
+  /** The newest change time read so far: where a gap starts if the stream is lost. */
+  lastChangeTimeMs?: number;
   shards: Record<string, { lastSequenceNumber?: string; closed?: boolean }>;
 }
 

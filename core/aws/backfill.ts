@@ -12,6 +12,7 @@ import { RateLimiter } from '../rate-limiter';
 import { compareChanges, DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { keyNames } from '../table-manifest';
 import { TaskPool } from '../task-pool';
+import { recordBackfillCompleted } from './gap-store';
 import { recordManifest } from './manifest-store';
 import { assertVersionedBucket, listVersionsOfKey, readVersionMeta } from './version-store';
 
@@ -137,6 +138,7 @@ export async function backfill(
     }),
   );
   await saving;
+  await recordBackfillCompleted(s3, loc, progress.startedAtMs);
   summary.durationMs = Date.now() - started;
   return summary;
 }

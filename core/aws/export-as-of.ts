@@ -7,10 +7,12 @@ import { createGzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { InputError } from '../errors';
+import { gapsTouching, gapWarning } from '../gaps';
 import type { BackupLocation } from '../object-key';
 import { type Partition, prefixesOf, WHOLE } from '../partition';
 import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { TaskPool } from '../task-pool';
+import { listGaps } from './gap-store';
 import { forEachItemAsOf } from './items-as-of';
 import { checkRestore } from './restore';
 
@@ -32,6 +34,7 @@ export interface ExportSummary {
   versionsScanned: number;
   s3Requests: number;
   durationMs: number;
+  warnings: string[];
 }
 
 /** Where an export goes: a local file or an S3 object, written as one gzip stream. */
@@ -69,6 +72,9 @@ export async function exportAsOf(
     { s3: deps.s3, dynamodb: deps.dynamodb, log: { debug() {}, info() {}, warn() {}, error() {} } },
     { source: req.source, atMs: req.atMs, targetTable: `${req.source.table}-export`, mode: 'upsert' },
   );
+  const touched = gapsTouching(await listGaps(deps.s3, req.source), req.atMs);
+  const warnings = touched.length ? [gapWarning(req.source.table, touched)] : [];
+  for (const w of warnings) process.stderr.write(`ddb-rewind: warn: ${w}\n`);
   if (!req.out.startsWith('s3://')) await mkdir(dirname(req.out), { recursive: true });
   const sink = openSink(deps.s3, req.out);
   const counter = { s3: 0, versions: 0 };
@@ -108,5 +114,6 @@ export async function exportAsOf(
     versionsScanned: counter.versions,
     s3Requests: counter.s3,
     durationMs: Date.now() - started,
+    warnings,
   };
 }

@@ -2,6 +2,7 @@ import { type DynamoDBClient, GetItemCommand, type WriteRequest } from '@aws-sdk
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type SdkItem, sdkItemToWire, type WireItem, wireItemToSdk } from '../ddb-json';
 import { BackupStateError, InputError } from '../errors';
+import { gapsTouching, gapWarning } from '../gaps';
 import type { Log } from '../log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
 import { type Partition, prefixesOf, WHOLE } from '../partition';
@@ -11,6 +12,7 @@ import { keyNames, type TableManifest } from '../table-manifest';
 import { TaskPool } from '../task-pool';
 import { assertNotFuture } from '../time-arg';
 import { BatchWriter } from './batch-writer';
+import { listGaps } from './gap-store';
 import { forEachItemAsOf, type ItemAsOf, itemAsOf } from './items-as-of';
 import { readManifest } from './manifest-store';
 import { imageHash, type TargetEntry, TargetSnapshot } from './target-snapshot';
@@ -53,6 +55,8 @@ export interface RestoreSummary {
   s3Requests: number;
   dynamodbRequests: number;
   durationMs: number;
+  /** Warnings that do not stop the restore, e.g. T falls in a gap of the backup. */
+  warnings: string[];
   /** A few object keys of each planned action (dry runs), so the plan can be checked by eye. */
   samples?: { put: string[]; delete: string[] };
 }
@@ -118,8 +122,15 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
     s3Requests: 0,
     dynamodbRequests: 0,
     durationMs: 0,
+    warnings: [],
     ...(req.dryRun ? { samples: { put: [], delete: [] } } : {}),
   };
+  const touched = gapsTouching(await listGaps(deps.s3, req.source), req.atMs);
+  if (touched.length) {
+    const warning = gapWarning(req.source.table, touched);
+    summary.warnings.push(warning);
+    deps.log.warn(warning);
+  }
   const counter = {
     get s3() {
       return summary.s3Requests;

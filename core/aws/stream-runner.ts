@@ -11,6 +11,7 @@ import {
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { loadCheckpoint, type StreamCheckpoint, saveCheckpoint } from '../checkpoint-file';
 import { ConfigurationError } from '../errors';
+import type { Gap } from '../gaps';
 import type { Log } from '../log';
 import { lowestSequence, readyShards, type ShardInfo } from '../shard-order';
 import { lambdaEvent } from '../stream-event';
@@ -34,6 +35,8 @@ export interface StreamRunnerDeps {
   log: Log;
   /** The Lambda handler, or anything with its contract. */
   handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+  /** Called when the backup cannot be complete (records trimmed, stream replaced). */
+  onGap?: (gap: Gap) => Promise<void>;
 }
 
 export interface RunSummary {
@@ -72,6 +75,13 @@ export async function runStream(deps: StreamRunnerDeps, options: StreamRunnerOpt
         newStream: streamArn,
       },
     );
+    // Changes between the last one read from the old stream and the new stream's creation are lost.
+    const label = Date.parse(streamArn.split('/stream/')[1] ?? '');
+    await deps.onGap?.({
+      fromMs: stored.lastChangeTimeMs ?? 0,
+      toMs: Number.isNaN(label) ? Date.now() : label,
+      reason: 'stream replaced',
+    });
   }
   const summary: RunSummary = { records: 0, batches: 0, retries: 0, shards: 0 };
   const finished = new Set(
@@ -169,6 +179,7 @@ async function readShard(
   };
   let iterator = await iteratorFrom();
   let empties = 0;
+  let trimmedFrom: number | undefined;
   let backoffMs = 200;
   while (iterator) {
     if (options.signal?.aborted) return 'stopped';
@@ -208,12 +219,19 @@ async function readShard(
     }
     empties = 0;
     summary.batches++;
+    const firstTime = records[0]?.dynamodb?.ApproximateCreationDateTime?.getTime();
+    if (trimmedFrom !== undefined) {
+      await deps.onGap?.({ fromMs: trimmedFrom, toMs: firstTime ?? Date.now(), reason: 'records trimmed' });
+      trimmedFrom = undefined;
+    }
     const response = await deps.handler(lambdaEvent(records, streamArn));
     const failed = lowestSequence(response.batchItemFailures.map((f) => f.itemIdentifier));
     if (failed === undefined) {
       summary.records += records.length;
-      const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
-      if (last) progress.lastSequenceNumber = last;
+      const last = records[records.length - 1]?.dynamodb;
+      if (last?.SequenceNumber) progress.lastSequenceNumber = last.SequenceNumber;
+      const lastTime = last?.ApproximateCreationDateTime?.getTime();
+      if (lastTime) checkpoint.lastChangeTimeMs = Math.max(checkpoint.lastChangeTimeMs ?? 0, lastTime);
       await saveCheckpoint(options.checkpointFile, checkpoint);
       iterator = next;
       backoffMs = 200;

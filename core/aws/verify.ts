@@ -2,10 +2,12 @@ import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type SdkItem, sdkItemToWire, wireItemToSdk } from '../ddb-json';
 import { InputError } from '../errors';
+import { gapWarning } from '../gaps';
 import { type BackupLocation, decodeObjectKey, HASH_PREFIXES, type ItemKey } from '../object-key';
 import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { keyNames } from '../table-manifest';
 import { TaskPool } from '../task-pool';
+import { lastBackfillStart, listGaps } from './gap-store';
 import { forEachItemAsOf, itemAsOf } from './items-as-of';
 import { readManifest } from './manifest-store';
 import { imageHash, TargetSnapshot } from './target-snapshot';
@@ -28,6 +30,8 @@ export interface VerifyReport {
   sampledPrefixes: number;
   drift: Drift[];
   counts: Record<DriftKind, number>;
+  /** Gaps not yet covered by a later backfill: the backup may miss changes made then. */
+  warnings: string[];
   durationMs: number;
 }
 
@@ -138,12 +142,16 @@ export async function verify(
   }
   const counts: Record<DriftKind, number> = { 'missing-from-backup': 0, 'only-in-backup': 0, differs: 0 };
   for (const d of drift) counts[d.kind]++;
+  const backfilledFrom = (await lastBackfillStart(deps.s3, req.source)) ?? 0;
+  const open = (await listGaps(deps.s3, req.source)).filter((g) => g.toMs > backfilledFrom);
+  const warnings = open.length ? [gapWarning(req.source.table, open)] : [];
   return {
     inSync: drift.length === 0,
     checkedItems: checked,
     sampledPrefixes: count,
     drift,
     counts,
+    warnings,
     durationMs: Date.now() - started,
   };
 }

@@ -1,0 +1,75 @@
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Gap } from '../gaps';
+import { type BackupLocation, metaRoot } from '../object-key';
+
+const gapsRoot = (loc: BackupLocation) => `${metaRoot(loc)}gaps/`;
+
+const slug = (reason: string) =>
+  reason
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60) || 'gap';
+
+/** Records a gap marker (idempotent: the same interval is the same object). */
+export async function recordGap(s3: S3Client, loc: BackupLocation, gap: Gap): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: loc.bucket,
+      Key: `${gapsRoot(loc)}${gap.fromMs}-${gap.toMs}-${slug(gap.reason)}.json`,
+      Body: JSON.stringify(gap),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+/** Every gap recorded for a table; interval and reason are in the object key, so none is read. */
+export async function listGaps(s3: S3Client, loc: BackupLocation): Promise<Gap[]> {
+  const gaps: Gap[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: loc.bucket,
+        Prefix: gapsRoot(loc),
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      const m = /\/(\d+)-(\d+)-([a-z0-9-]+)\.json$/.exec(o.Key ?? '');
+      if (m)
+        gaps.push({ fromMs: Number(m[1]), toMs: Number(m[2]), reason: (m[3] ?? '').replaceAll('-', ' ') });
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return gaps;
+}
+
+const backfillKey = (loc: BackupLocation) => `${metaRoot(loc)}backfill.json`;
+
+/** When the last complete backfill finished: gaps before it no longer affect the current state. */
+export async function recordBackfillCompleted(
+  s3: S3Client,
+  loc: BackupLocation,
+  startedAtMs: number,
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: loc.bucket,
+      Key: backfillKey(loc),
+      Body: JSON.stringify({ startedAtMs, completedAtMs: Date.now() }),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+export async function lastBackfillStart(s3: S3Client, loc: BackupLocation): Promise<number | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: backfillKey(loc) }));
+    return (JSON.parse((await out.Body?.transformToString()) ?? '{}') as { startedAtMs?: number })
+      .startedAtMs;
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+}
