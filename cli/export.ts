@@ -33,6 +33,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
           concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
         },
       );
+      for (const w of summary.warnings) ctx.log.warn(w);
       ctx.print(
         o.json
           ? JSON.stringify(summary, null, 2)

@@ -8,6 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { InputError } from '../errors';
 import { gapsTouching, gapWarning } from '../gaps';
+import { silentLog } from '../log';
 import type { BackupLocation } from '../object-key';
 import { type Partition, prefixesOf, WHOLE } from '../partition';
 import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
@@ -69,12 +70,11 @@ export async function exportAsOf(
 ): Promise<ExportSummary> {
   const started = Date.now();
   await checkRestore(
-    { s3: deps.s3, dynamodb: deps.dynamodb, log: { debug() {}, info() {}, warn() {}, error() {} } },
+    { s3: deps.s3, dynamodb: deps.dynamodb, log: silentLog },
     { source: req.source, atMs: req.atMs, targetTable: `${req.source.table}-export`, mode: 'upsert' },
   );
   const touched = gapsTouching(await listGaps(deps.s3, req.source), req.atMs);
   const warnings = touched.length ? [gapWarning(req.source.table, touched)] : [];
-  for (const w of warnings) process.stderr.write(`ddb-rewind: warn: ${w}\n`);
   if (!req.out.startsWith('s3://')) await mkdir(dirname(req.out), { recursive: true });
   const sink = openSink(deps.s3, req.out);
   const counter = { s3: 0, versions: 0 };
