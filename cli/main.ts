@@ -3,8 +3,11 @@ import { registerBackfill } from './backfill';
 import type { CliContext } from './context';
 import { describeError, exitCodeOf } from './errors';
 import { registerExport } from './export';
+import { registerHistory } from './history';
+import { registerLocate } from './locate';
 import { stderrLog } from './log';
 import { registerRestore } from './restore';
+import { registerShow } from './show';
 import { registerStream } from './stream';
 import { registerVerify } from './verify';
 
@@ -28,6 +31,9 @@ export async function main(argv: string[]): Promise<number> {
   registerExport(program, ctx);
   registerBackfill(program, ctx);
   registerVerify(program, ctx);
+  registerHistory(program, ctx);
+  registerShow(program, ctx);
+  registerLocate(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command may set a non-zero code for a result that is not an error (verify: drift).
