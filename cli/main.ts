@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBackfill } from './backfill';
+import { registerChanges } from './changes';
 import type { CliContext } from './context';
 import { describeError, exitCodeOf } from './errors';
 import { registerExport } from './export';
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   registerHistory(program, ctx);
   registerShow(program, ctx);
   registerLocate(program, ctx);
+  registerChanges(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command may set a non-zero code for a result that is not an error (verify: drift).

@@ -177,6 +177,41 @@ describe('item history', () => {
     expect(doc.console).toContain(encodeURIComponent(doc.objectKey));
   });
 
+  it('counts the items and changes of a window by event and cause', async () => {
+    const out = await runCli(
+      [
+        'changes',
+        '--table',
+        table,
+        '--bucket',
+        bucket,
+        '--since',
+        String((t0 + 15) * 1000),
+        '--until',
+        String((t0 + 65) * 1000),
+        '--json',
+      ],
+      env,
+    );
+    expect(out.code).toBe(0);
+    const doc = JSON.parse(out.stdout);
+    expect(doc).toMatchObject({
+      items: 1,
+      changes: 5,
+      byEvent: { MODIFY: 4, REMOVE: 1 },
+      byCause: { user: 4, ttl: 1 },
+      notListed: 0,
+    });
+    expect(doc.changedItems).toEqual([
+      { objectKey: expect.stringContaining('pk=S.Zürich%2Fuser%201'), key: keys, changes: 5 },
+    ]);
+    const none = await runCli(
+      ['changes', '--table', table, '--bucket', bucket, '--since', String((t0 + 200) * 1000), '--json'],
+      env,
+    );
+    expect(JSON.parse(none.stdout)).toMatchObject({ items: 0, changes: 0 });
+  });
+
   it('refuses a key of the wrong shape in one line', async () => {
     const out = await runCli(['history', '--table', table, '--bucket', bucket, '--key', '{"id":"x"}'], env);
     expect(out.code).toBe(2);
