@@ -3,7 +3,7 @@ import { changesIn } from '../core/aws/changes';
 import { clientsFromEnv } from '../core/aws/clients';
 import { parseInstant } from '../core/time-arg';
 import type { CliContext } from './context';
-import { instantOf, type LocationOptions, locationOf, positiveInt } from './options';
+import { instantOf, type LocationOptions, locationOf, positiveInt, withBackupOptions } from './options';
 
 interface ChangesOptions extends LocationOptions {
   since: string;
@@ -13,12 +13,11 @@ interface ChangesOptions extends LocationOptions {
 }
 
 export function registerChanges(program: Command, ctx: CliContext): void {
-  program
-    .command('changes')
-    .description('which items changed in a window, with counts per event and cause')
-    .requiredOption('--table <name>', 'the backed-up table')
-    .requiredOption('--bucket <name>', 'backup bucket')
-    .option('--prefix <folder>', 'folder inside the bucket', '')
+  withBackupOptions(
+    program
+      .command('changes')
+      .description('which items changed in a window, with counts per event and cause'),
+  )
     .requiredOption('--since <time>', 'window start (ISO-8601 with zone, or epoch ms)')
     .option('--until <time>', 'window end (default: now)')
     .option('--limit <n>', 'list at most this many changed items (default 1000)')

@@ -8,7 +8,7 @@ import { formatChange } from '../core/history-format';
 import { parseKeys } from '../core/item-key';
 import { parseInstant } from '../core/time-arg';
 import type { CliContext } from './context';
-import { type LocationOptions, locationOf } from './options';
+import { type LocationOptions, locationOf, withBackupOptions } from './options';
 
 interface HistoryOptions extends LocationOptions {
   key: string;
@@ -20,12 +20,11 @@ interface HistoryOptions extends LocationOptions {
 const CAUSE: Record<string, string> = { user: 'user write', ttl: 'TTL expiry', backfill: 'backfill' };
 
 export function registerHistory(program: Command, ctx: CliContext): void {
-  program
-    .command('history')
-    .description("every change of one item, oldest first, with what changed: the item's audit log")
-    .requiredOption('--table <name>', 'the backed-up table')
-    .requiredOption('--bucket <name>', 'backup bucket')
-    .option('--prefix <folder>', 'folder inside the bucket', '')
+  withBackupOptions(
+    program
+      .command('history')
+      .description("every change of one item, oldest first, with what changed: the item's audit log"),
+  )
     .requiredOption('--key <json>', 'the item key: {"pk":"a","sk":1} or DynamoDB JSON')
     .option('--since <time>', 'only changes at or after this time (ISO-8601 with zone, or epoch ms)')
     .option('--until <time>', 'only changes at or before this time')

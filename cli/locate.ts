@@ -5,7 +5,7 @@ import { listVersionsOfKey } from '../core/aws/version-store';
 import { parseKeys } from '../core/item-key';
 import { objectKeyFor } from '../core/object-key';
 import type { CliContext } from './context';
-import { type LocationOptions, locationOf } from './options';
+import { type LocationOptions, locationOf, withBackupOptions } from './options';
 
 interface LocateOptions extends LocationOptions {
   key: string;
@@ -13,12 +13,11 @@ interface LocateOptions extends LocationOptions {
 }
 
 export function registerLocate(program: Command, ctx: CliContext): void {
-  program
-    .command('locate')
-    .description("where an item's backup lives: its S3 object key and the S3 console page of its versions")
-    .requiredOption('--table <name>', 'the backed-up table')
-    .requiredOption('--bucket <name>', 'backup bucket')
-    .option('--prefix <folder>', 'folder inside the bucket', '')
+  withBackupOptions(
+    program
+      .command('locate')
+      .description("where an item's backup lives: its S3 object key and the S3 console page of its versions"),
+  )
     .requiredOption('--key <json>', 'the item key: {"pk":"a","sk":1} or DynamoDB JSON')
     .option('--json', 'print one JSON document')
     .action(async (o: LocateOptions) => {

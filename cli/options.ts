@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { InputError } from '../core/errors';
 import { type BackupLocation, backupLocation } from '../core/object-key';
 import { parseInstant } from '../core/time-arg';
@@ -37,4 +38,12 @@ export function jsonOrFile(text: string): string {
   if (t.startsWith('{') || t.startsWith('[')) return t;
   if (existsSync(t)) return readFileSync(t, 'utf8');
   throw new InputError(`Expected inline JSON or an existing file, got \`${text}\` (no such file)`);
+}
+
+/** The options that find one table's backup: --table, --bucket, --prefix. */
+export function withBackupOptions(command: Command, table = 'the backed-up table'): Command {
+  return command
+    .requiredOption('--table <name>', table)
+    .requiredOption('--bucket <name>', 'backup bucket')
+    .option('--prefix <folder>', 'folder inside the bucket', '');
 }

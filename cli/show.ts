@@ -8,7 +8,7 @@ import { parseKeys } from '../core/item-key';
 import { objectKeyFor } from '../core/object-key';
 import { DEFAULT_CLOCK_SKEW_MS } from '../core/select-version';
 import type { CliContext } from './context';
-import { instantOf, type LocationOptions, locationOf } from './options';
+import { instantOf, type LocationOptions, locationOf, withBackupOptions } from './options';
 
 interface ShowOptions extends LocationOptions {
   key: string;
@@ -19,12 +19,9 @@ interface ShowOptions extends LocationOptions {
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 export function registerShow(program: Command, ctx: CliContext): void {
-  program
-    .command('show')
-    .description('one item as it was at an instant (the same selection restore uses)')
-    .requiredOption('--table <name>', 'the backed-up table')
-    .requiredOption('--bucket <name>', 'backup bucket')
-    .option('--prefix <folder>', 'folder inside the bucket', '')
+  withBackupOptions(
+    program.command('show').description('one item as it was at an instant (the same selection restore uses)'),
+  )
     .requiredOption('--key <json>', 'the item key: {"pk":"a","sk":1} or DynamoDB JSON')
     .option('--at <time>', 'ISO-8601 with a zone, or epoch ms (default: now)')
     .option('--json', 'print one JSON document')
