@@ -1,23 +1,15 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { clientsFromEnv } from '../../core/aws/clients';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { silentLog } from '../../core/log';
 import { runCli } from '../support/cli';
-import {
-  createTable,
-  createVersionedBucket,
-  deleteBucket,
-  dropTable,
-  EventBuilder,
-} from '../support/fixtures';
+import { createTable, deleteBucket, EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
+import { PK_SK, scratchBackup } from '../support/scratch';
 
-const { s3, dynamodb } = clientsFromEnv();
-const bucket = randomName('bad');
+const { s3, dynamodb, bucket, table, track } = scratchBackup('bad', PK_SK);
 const plainBucket = randomName('plain');
-const table = randomName('bad');
-const other = randomName('other');
+const other = track(randomName('other'));
 const startS = Math.floor(Date.now() / 1000) - 600;
 
 async function versionCount(b: string): Promise<number> {
@@ -27,14 +19,7 @@ async function versionCount(b: string): Promise<number> {
 const tableNames = async () => (await dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
 
 beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
   await s3.send(new CreateBucketCommand({ Bucket: plainBucket }));
-  await createTable(dynamodb, table, {
-    keys: [
-      { name: 'pk', type: 'S', role: 'HASH' },
-      { name: 'sk', type: 'N', role: 'RANGE' },
-    ],
-  });
   await createTable(dynamodb, other, { keys: [{ name: 'id', type: 'S', role: 'HASH' }] });
   const events = new EventBuilder(table);
   const key = { pk: { S: 'a' }, sk: { N: '1' } };
@@ -45,9 +30,6 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await dropTable(dynamodb, table);
-  await dropTable(dynamodb, other);
-  await deleteBucket(s3, bucket);
   await deleteBucket(s3, plainBucket);
 });
 

@@ -1,46 +1,26 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { clientsFromEnv, dynamodbClient, s3Client } from '../../core/aws/clients';
+import { dynamodbClient, s3Client } from '../../core/aws/clients';
 import { restore } from '../../core/aws/restore';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { silentLog } from '../../core/log';
-import { backupLocation, objectKeyFor } from '../../core/object-key';
+import { objectKeyFor } from '../../core/object-key';
 import { lowestSequence } from '../../core/shard-order';
 import { runCli } from '../support/cli';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
-import {
-  createTable,
-  createVersionedBucket,
-  deleteBucket,
-  dropTable,
-  EventBuilder,
-} from '../support/fixtures';
+import { EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
+import { PK_SK, scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 import { randomWorkload, seeded, type Workload } from '../support/workload';
 
-const { s3, dynamodb } = clientsFromEnv();
-const bucket = randomName('faults');
-const table = randomName('faults');
-const loc = backupLocation(bucket, table);
-const tables = [table];
+const { s3, dynamodb, bucket, table, loc, track } = scratchBackup('faults', PK_SK);
 const proxies: FaultProxy[] = [];
 let work: Workload;
 
-beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  await createTable(dynamodb, table, {
-    keys: [
-      { name: 'pk', type: 'S', role: 'HASH' },
-      { name: 'sk', type: 'N', role: 'RANGE' },
-    ],
-  });
-});
 afterAll(async () => {
   for (const p of proxies) await p.close();
-  for (const t of tables) await dropTable(dynamodb, t);
-  await deleteBucket(s3, bucket);
 });
 
 const expected = (atMs: number) => {
@@ -106,7 +86,7 @@ describe('faults lose nothing', () => {
       (work.lastS + 1) * 1000,
     ]) {
       const target = randomName('faults-target');
-      tables.push(target);
+      track(target);
       await restore(
         { s3, dynamodb, log: silentLog },
         { source: loc, atMs, targetTable: target, mode: 'upsert', createTable: true, clockSkewMs: 0 },
@@ -149,7 +129,7 @@ describe('faults lose nothing', () => {
     const throttled = dynamodbClient({ endpoint: throttling.url });
     const atMs = (work.lastS + 1) * 1000;
     const target = randomName('throttled');
-    tables.push(target);
+    track(target);
     const summary = await restore(
       { s3, dynamodb: throttled, log: silentLog },
       { source: loc, atMs, targetTable: target, mode: 'upsert', createTable: true, clockSkewMs: 0 },
@@ -163,7 +143,7 @@ describe('faults lose nothing', () => {
   it('a restore killed mid-way and run again ends with the same table', async () => {
     const atMs = (work.lastS + 1) * 1000;
     const target = randomName('killed');
-    tables.push(target);
+    track(target);
     const args = [
       'restore',
       '--table',

@@ -7,22 +7,16 @@ import {
   UpdateTableCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { clientsFromEnv } from '../../core/aws/clients';
 import { listGaps } from '../../core/aws/gap-store';
 import { restore } from '../../core/aws/restore';
 import { verify } from '../../core/aws/verify';
 import { wireItemToSdk } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
-import { backupLocation } from '../../core/object-key';
 import { runCli } from '../support/cli';
-import { createTable, createVersionedBucket, deleteBucket, dropTable } from '../support/fixtures';
 import { randomName } from '../support/local-env';
+import { scratchBackup } from '../support/scratch';
 
-const { s3, dynamodb } = clientsFromEnv();
-const bucket = randomName('gaps');
-const table = randomName('gaps');
-const loc = backupLocation(bucket, table);
-const tables = [table];
+const { s3, dynamodb, bucket, table, loc, track } = scratchBackup('gaps');
 const dir = mkdtempSync(join(tmpdir(), 'rw-gaps-'));
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const stream = () =>
@@ -42,15 +36,6 @@ const setStream = async (enabled: boolean) => {
   );
   await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: table });
 };
-
-beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
-});
-afterAll(async () => {
-  for (const t of tables) await dropTable(dynamodb, t);
-  await deleteBucket(s3, bucket);
-});
 
 describe('gaps in the backup', () => {
   it('a replaced stream is recorded as a gap; restore and verify warn and say to backfill; a backfill closes it for verify', async () => {
@@ -76,7 +61,7 @@ describe('gaps in the backup', () => {
 
     await new Promise((r) => setTimeout(r, 2200));
     const target = randomName('gaps-target');
-    tables.push(target);
+    track(target);
     const summary = await restore(
       { s3, dynamodb, log: silentLog },
       { source: loc, atMs: gaps[0]?.toMs ?? 0, targetTable: target, mode: 'upsert', createTable: true },

@@ -1,20 +1,11 @@
-import { clientsFromEnv } from '../../core/aws/clients';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import type { WireItem } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
 import { runCli } from '../support/cli';
-import {
-  createTable,
-  createVersionedBucket,
-  deleteBucket,
-  dropTable,
-  EventBuilder,
-} from '../support/fixtures';
-import { randomName } from '../support/local-env';
+import { EventBuilder } from '../support/fixtures';
+import { scratchBackup } from '../support/scratch';
 
-const { s3, dynamodb } = clientsFromEnv();
-const bucket = randomName('history');
-const table = randomName('history');
+const { s3, dynamodb, bucket, table } = scratchBackup('history');
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const t0 = Math.floor(Date.now() / 1000) - 3600;
 const keys = { pk: { S: 'Zürich/user 1' } };
@@ -71,8 +62,6 @@ const show = (atS: number) =>
   );
 
 beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
   const events = new EventBuilder(table);
   const records = steps.map((image, i) =>
     events.record(i === 0 ? 'INSERT' : 'MODIFY', keys, t0 + i * 10, image),
@@ -84,10 +73,6 @@ beforeAll(async () => {
   const deps = { s3, dynamodb, log: silentLog };
   await writeStreamBatch(deps, { bucket, concurrency: 4 }, events.event(records));
   await writeStreamBatch(deps, { bucket, concurrency: 4 }, events.event(records.slice(2, 5))); // redelivered
-});
-afterAll(async () => {
-  await dropTable(dynamodb, table);
-  await deleteBucket(s3, bucket);
 });
 
 describe('item history', () => {

@@ -2,33 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { clientsFromEnv } from '../../core/aws/clients';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { wireItemToSdk } from '../../core/ddb-json';
 import type { Log } from '../../core/log';
 import { runCli } from '../support/cli';
-import {
-  createTable,
-  createVersionedBucket,
-  deleteBucket,
-  dropTable,
-  EventBuilder,
-} from '../support/fixtures';
-import { randomName } from '../support/local-env';
+import { dropTable, EventBuilder } from '../support/fixtures';
+import { scratchBackup } from '../support/scratch';
 
-const { s3, dynamodb } = clientsFromEnv();
-const bucket = randomName('privacy');
-const table = randomName('privacy');
+const { s3, dynamodb, bucket, table } = scratchBackup('privacy');
 const PLANTED = 'PLANTED-VALUE-7f3a9';
-
-beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
-});
-afterAll(async () => {
-  await dropTable(dynamodb, table);
-  await deleteBucket(s3, bucket);
-});
 
 describe('logs carry no item values', () => {
   it('the writer logs counts, sequence numbers and key hashes only, also when a record fails', async () => {

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { clientsFromEnv } from '../../core/aws/clients';
 import type { RestoreSummary } from '../../core/aws/restore';
 import { runStream } from '../../core/aws/stream-runner';
 import { streamHandler, writeStreamBatch } from '../../core/aws/stream-writer';
@@ -13,27 +12,16 @@ import { backupLocation } from '../../core/object-key';
 import type { RestoreEvent } from '../../core/restore-event';
 import { handler as restoreHandler } from '../../functions/restore/handler';
 import { runCli } from '../support/cli';
-import {
-  createTable,
-  createVersionedBucket,
-  deleteBucket,
-  dropTable,
-  EventBuilder,
-} from '../support/fixtures';
+import { createTable, EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
+import { scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 
-const { s3, dynamodb, streams } = clientsFromEnv();
-const bucket = randomName('doors');
-const table = randomName('doors');
-const loc = backupLocation(bucket, table);
-const tables = [table];
+const { s3, dynamodb, streams, bucket, table, loc, track } = scratchBackup('doors');
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const startS = Math.floor(Date.now() / 1000) - 900;
 
 beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
   const events = new EventBuilder(table);
   const records = [];
   for (let i = 0; i < 200; i++)
@@ -50,15 +38,11 @@ beforeAll(async () => {
     events.event(records),
   );
 });
-afterAll(async () => {
-  for (const t of tables) await dropTable(dynamodb, t);
-  await deleteBucket(s3, bucket);
-});
 
 describe('the restore Lambda handler', () => {
   it('plans partitions, creates the target once, and the partitions together restore the table', async () => {
     const target = randomName('doors-target');
-    tables.push(target);
+    track(target);
     const at = new Date((startS + 30) * 1000).toISOString();
     const plan = (await restoreHandler({
       action: 'plan',
@@ -128,7 +112,7 @@ describe('restoring over the source table', () => {
 describe('the local runner retries a partly failed batch from the lowest failed record', () => {
   it('writes every change exactly once in order after an injected failure', async () => {
     const live = randomName('doors-live');
-    tables.push(live);
+    track(live);
     await createTable(dynamodb, live, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
     for (let i = 0; i < 10; i++)
       await dynamodb.send(

@@ -4,32 +4,22 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { clientsFromEnv } from '../../core/aws/clients';
 import { exportAsOf } from '../../core/aws/export-as-of';
 import { restore } from '../../core/aws/restore';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { canonicalItemJson, type WireItem, wireItemToSdk } from '../../core/ddb-json';
 import { keyOf } from '../../core/item-key';
 import { silentLog } from '../../core/log';
-import { backupLocation, objectKeyFor } from '../../core/object-key';
-import {
-  createTable,
-  createVersionedBucket,
-  deleteBucket,
-  dropTable,
-  EventBuilder,
-} from '../support/fixtures';
+import { objectKeyFor } from '../../core/object-key';
+import { EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
+import { PK_SK, scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 import { randomWorkload, type Workload } from '../support/workload';
 
-const { s3, dynamodb } = clientsFromEnv();
-const bucket = randomName('restore');
-const table = randomName('restore');
-const loc = backupLocation(bucket, table);
+const { s3, dynamodb, bucket, table, loc, track } = scratchBackup('restore', PK_SK);
 const deps = { s3, dynamodb, log: silentLog };
 const KEYS = ['pk', 'sk'];
-const created: string[] = [];
 let work: Workload;
 
 /** The model's state as of T, keyed by object key like tableState. */
@@ -42,7 +32,7 @@ function expected(atMs: number): Map<string, string> {
 
 async function restoreInto(atMs: number, extra: Partial<Parameters<typeof restore>[1]> = {}) {
   const target = extra.targetTable ?? randomName('target');
-  if (!extra.targetTable) created.push(target);
+  if (!extra.targetTable) track(target);
   const summary = await restore(deps, {
     source: loc,
     atMs,
@@ -56,13 +46,6 @@ async function restoreInto(atMs: number, extra: Partial<Parameters<typeof restor
 }
 
 beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  await createTable(dynamodb, table, {
-    keys: [
-      { name: 'pk', type: 'S', role: 'HASH' },
-      { name: 'sk', type: 'N', role: 'RANGE' },
-    ],
-  });
   const events = new EventBuilder(table);
   const start = Math.floor(Date.now() / 1000) - 7200;
   work = randomWorkload(events, 20261124, 300, 1500, start);
@@ -76,12 +59,6 @@ beforeAll(async () => {
   for (const again of [batches[3], batches[7]])
     await writeStreamBatch(deps, { bucket, concurrency: 16 }, events.event(again ?? []));
 }, 300_000);
-
-afterAll(async () => {
-  for (const t of created) await dropTable(dynamodb, t);
-  await dropTable(dynamodb, table);
-  await deleteBucket(s3, bucket);
-});
 
 describe('point-in-time restore', () => {
   it('matches the model at instants between changes, inside busy seconds, and at the end', async () => {

@@ -3,34 +3,23 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { clientsFromEnv } from '../../core/aws/clients';
 import { restore } from '../../core/aws/restore';
 import { listKeyVersions, readVersion } from '../../core/aws/version-store';
 import { canonicalItemJson, wireItemToSdk } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
 import { backupLocation, itemsRoot } from '../../core/object-key';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
-import { createTable, createVersionedBucket, deleteBucket, dropTable } from '../support/fixtures';
 import { randomName } from '../support/local-env';
+import { scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 import { seeded } from '../support/workload';
 
-const { s3, dynamodb } = clientsFromEnv();
-const bucket = randomName('crash');
-const table = randomName('crash');
-const targets: string[] = [];
+const { s3, dynamodb, bucket, table, track } = scratchBackup('crash');
 const checkpoints = mkdtempSync(join(tmpdir(), 'rw-crash-'));
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
-beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
-});
 afterAll(async () => {
-  await dropTable(dynamodb, table);
-  for (const t of targets) await dropTable(dynamodb, t);
   await faulty?.close();
-  await deleteBucket(s3, bucket);
 });
 
 let faulty: FaultProxy;
@@ -128,7 +117,7 @@ describe('stream runner killed with SIGKILL mid-batch, with S3 failing under it'
       [Date.now(), live],
     ] as const) {
       const target = randomName('crash-target');
-      targets.push(target);
+      track(target);
       await restore(
         { s3, dynamodb, log: silentLog },
         { source: loc, atMs, targetTable: target, mode: 'upsert', createTable: true },

@@ -1,39 +1,21 @@
 import { CreateBucketCommand, GetBucketVersioningCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { clientsFromEnv } from '../../core/aws/clients';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import type { WireItem } from '../../core/ddb-json';
 import { PoisonRecordError } from '../../core/errors';
 import { silentLog } from '../../core/log';
-import { backupLocation, objectKeyFor } from '../../core/object-key';
+import { objectKeyFor } from '../../core/object-key';
 import ttlFixture from '../fixtures/ttl-delete-event.json';
 import { versionsOf } from '../support/backup-reader';
-import {
-  createTable,
-  createVersionedBucket,
-  deleteBucket,
-  dropTable,
-  EventBuilder,
-} from '../support/fixtures';
+import { deleteBucket, EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
+import { scratchBackup } from '../support/scratch';
 
-const { s3, dynamodb } = clientsFromEnv();
-const bucket = randomName('writer');
-const table = randomName('writer');
-const loc = backupLocation(bucket, table);
+const { s3, dynamodb, bucket, table, loc } = scratchBackup('writer');
 const deps = { s3, dynamodb, log: silentLog };
 const config = { bucket, concurrency: 8 };
 const events = new EventBuilder(table);
 const base = Math.floor(Date.now() / 1000) - 3600;
-
-beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
-});
-afterAll(async () => {
-  await deleteBucket(s3, bucket);
-  await dropTable(dynamodb, table);
-});
 
 const EVERY_TYPE: WireItem = {
   pk: { S: 'every-type' },
