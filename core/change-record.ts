@@ -18,6 +18,11 @@ export interface ChangeMeta {
   cause: ChangeCause;
   /** Names of the key attributes, so the key is recoverable from the body without the schema. */
   keyNames: string[];
+  /**
+   * A copy a backfill put back on top of its own version (see backfill.ts): it is not where the
+   * stream put it, so a reader checks the versions written around it before trusting S3's order.
+   */
+  moved?: boolean;
 }
 
 /** One version to write: a PUT of the new image, or a tombstone PUT followed by a delete marker. */
@@ -105,6 +110,7 @@ export function metaToS3(meta: ChangeMeta): Record<string, string> {
   };
   if (meta.seq !== undefined) out[`${PREFIX}seq`] = meta.seq;
   if (meta.eventId !== undefined) out[`${PREFIX}event-id`] = meta.eventId;
+  if (meta.moved) out[`${PREFIX}moved`] = '1';
   return out;
 }
 
@@ -123,6 +129,7 @@ export function metaFromS3(metadata: Record<string, string> | undefined): Change
     keyNames: (metadata[`${PREFIX}key-names`] ?? '').split(',').filter(Boolean).map(decodeURIComponent),
     ...(seq ? { seq } : {}),
     ...(eventId ? { eventId } : {}),
+    ...(metadata[`${PREFIX}moved`] === '1' ? { moved: true } : {}),
   };
 }
 

@@ -106,3 +106,33 @@ export async function selectAsOf(
   }
   return best ? { version: best.version, meta: best.meta, metaReads } : undefined;
 }
+
+/**
+ * Checks a version S3's order cannot vouch for: a backfill version (its PUT may land after a
+ * change its scan did not see) or a change a backfill moved back on top (another change may have
+ * landed while it was copied; the backfill may have been killed half-way). Only versions written
+ * after the selected change's time can outrank it, so only those below it are read. Returns the
+ * latest change at or before atMs that outranks the selected one, or undefined if none does.
+ *
+ * @param versions one object key's versions, newest first
+ */
+export async function outrankingVersion(
+  versions: readonly ListedVersion[],
+  selected: ListedVersion,
+  meta: ChangeMeta,
+  atMs: number,
+  options: SelectOptions,
+  readMeta: (v: ListedVersion) => Promise<ChangeMeta | undefined>,
+): Promise<{ version: ListedVersion; meta: ChangeMeta } | undefined> {
+  const from = versions.findIndex((v) => v.versionId === selected.versionId);
+  if (from < 0) return undefined;
+  const since = meta.timeMs - Math.max(options.clockSkewMs, DEFAULT_CLOCK_SKEW_MS);
+  let best: { version: ListedVersion; meta: ChangeMeta } | undefined;
+  for (const v of versions.slice(from + 1)) {
+    if (v.isDeleteMarker || v.lastModifiedMs < since) continue;
+    const m = await readMeta(v);
+    if (!m || m.timeMs > atMs || compareChanges(m, best?.meta ?? meta) <= 0) continue;
+    best = { version: v, meta: m };
+  }
+  return best;
+}

@@ -192,38 +192,49 @@ async function writeBackfill(
       Metadata: metaToS3(meta),
     }),
   );
-  const versions = await listVersionsOfKey(s3, loc.bucket, objectKey);
-  const at = versions.findIndex((v) => v.versionId === put.VersionId);
-  if (at < 0) return false;
-  // Only versions written around or after the scan can hold a change the scan did not see.
-  const suspects = versions
-    .slice(at + 1)
-    .filter((v) => !v.isDeleteMarker && v.lastModifiedMs >= sentAt - DEFAULT_CLOCK_SKEW_MS);
-  const newer: Array<{ versionId: string; meta: ChangeMeta }> = [];
-  for (const v of suspects) {
-    const m = await readVersionMeta(s3, loc.bucket, objectKey, v.versionId);
-    if (m && m.seq !== undefined && compareChanges(m, meta) > 0)
-      newer.push({ versionId: v.versionId, meta: m });
+  let anchor: { versionId: string | undefined; meta: ChangeMeta } = { versionId: put.VersionId, meta };
+  const metas = new Map<string, ChangeMeta>();
+  let moved = 0;
+  // A change landing while the copies are made can end up under one of them: look again, a few times.
+  for (let round = 0; round < 5; round++) {
+    const versions = await listVersionsOfKey(s3, loc.bucket, objectKey);
+    const at = versions.findIndex((v) => v.versionId === anchor.versionId);
+    if (at < 0) break;
+    // Only versions written around or after the scan can hold a change the scan did not see.
+    const newer: Array<{ versionId: string; meta: ChangeMeta }> = [];
+    for (const v of versions.slice(at + 1)) {
+      if (v.isDeleteMarker || v.lastModifiedMs < sentAt - DEFAULT_CLOCK_SKEW_MS) continue;
+      const m = metas.get(v.versionId) ?? (await readVersionMeta(s3, loc.bucket, objectKey, v.versionId));
+      if (!m) continue;
+      metas.set(v.versionId, m);
+      if (m.seq !== undefined && compareChanges(m, anchor.meta) > 0)
+        newer.push({ versionId: v.versionId, meta: m });
+    }
+    if (newer.length === 0) break;
+    newer.sort((a, b) => compareChanges(a.meta, b.meta));
+    for (const v of newer) {
+      // Oldest first, so the newest ends on top; then the misplaced originals go.
+      const copy = await s3.send(
+        new CopyObjectCommand({
+          Bucket: loc.bucket,
+          Key: objectKey,
+          CopySource: `${loc.bucket}/${objectKey.split('/').map(encodeURIComponent).join('/')}?versionId=${encodeURIComponent(v.versionId)}`,
+          MetadataDirective: 'REPLACE',
+          ContentType: 'application/json',
+          Metadata: metaToS3({ ...v.meta, moved: true }),
+        }),
+      );
+      if (v.meta.event === 'REMOVE')
+        await s3.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey }));
+      await s3.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey, VersionId: v.versionId }));
+      anchor = { versionId: copy.VersionId, meta: v.meta };
+      moved++;
+    }
   }
-  if (newer.length === 0) return false;
-  newer.sort((a, b) => compareChanges(a.meta, b.meta));
-  for (const v of newer) {
-    // Oldest first, so the newest ends on top; then the misplaced originals go.
-    await s3.send(
-      new CopyObjectCommand({
-        Bucket: loc.bucket,
-        Key: objectKey,
-        CopySource: `${loc.bucket}/${objectKey.split('/').map(encodeURIComponent).join('/')}?versionId=${encodeURIComponent(v.versionId)}`,
-        MetadataDirective: 'COPY',
-      }),
-    );
-    if (v.meta.event === 'REMOVE')
-      await s3.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey }));
-    await s3.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey, VersionId: v.versionId }));
-  }
+  if (moved === 0) return false;
   log.info('backfill version landed after newer changes; put them back on top', {
     keyHash: createHash('sha256').update(objectKey).digest('hex').slice(0, 12),
-    moved: newer.length,
+    moved,
   });
   return true;
 }

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { WireItem } from '../ddb-json';
 import { type BackupLocation, itemsRoot } from '../object-key';
-import { selectAsOf } from '../select-version';
+import { type ListedVersion, outrankingVersion, selectAsOf } from '../select-version';
 import { TaskPool } from '../task-pool';
 import { listKeyVersions, type RequestCounter, readVersion, readVersionMeta } from './version-store';
 
@@ -29,19 +29,31 @@ export async function itemAsOf(
   versions: Parameters<typeof selectAsOf>[0],
   options: Pick<AsOfOptions, 'atMs' | 'clockSkewMs' | 'counter'>,
 ): Promise<ItemAsOf> {
-  const selected = await selectAsOf(versions, options.atMs, { clockSkewMs: options.clockSkewMs }, (v) =>
-    readVersionMeta(s3, bucket, objectKey, v.versionId, options.counter),
-  );
+  const readMeta = (v: ListedVersion) => readVersionMeta(s3, bucket, objectKey, v.versionId, options.counter);
+  const selected = await selectAsOf(versions, options.atMs, { clockSkewMs: options.clockSkewMs }, readMeta);
   if (!selected) return { objectKey, known: false };
-  if (selected.meta?.event === 'REMOVE') return { objectKey, known: true };
-  const { body, meta } = await readVersion(
-    s3,
-    bucket,
-    objectKey,
-    selected.version.versionId,
-    options.counter,
-  );
-  if (meta?.event === 'REMOVE') return { objectKey, known: true };
+  let version = selected.version;
+  let meta = selected.meta;
+  let body: string | undefined;
+  if (meta?.event !== 'REMOVE')
+    ({ body, meta } = await readVersion(s3, bucket, objectKey, version.versionId, options.counter));
+  if (meta && (meta.event === 'BACKFILL' || meta.moved)) {
+    const better = await outrankingVersion(
+      versions,
+      version,
+      meta,
+      options.atMs,
+      { clockSkewMs: options.clockSkewMs },
+      readMeta,
+    );
+    if (better) {
+      ({ version, meta } = better);
+      body = undefined;
+      if (meta.event !== 'REMOVE')
+        ({ body, meta } = await readVersion(s3, bucket, objectKey, version.versionId, options.counter));
+    }
+  }
+  if (meta?.event === 'REMOVE' || body === undefined) return { objectKey, known: true };
   return { objectKey, known: true, image: JSON.parse(body) as WireItem };
 }
 

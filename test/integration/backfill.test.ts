@@ -2,37 +2,38 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteItemCommand, PutItemCommand, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateTableCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CopyObjectCommand, DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriter } from '../../core/aws/batch-writer';
-import { clientsFromEnv } from '../../core/aws/clients';
 import { restore } from '../../core/aws/restore';
 import { runStream } from '../../core/aws/stream-runner';
 import { streamHandler } from '../../core/aws/stream-writer';
 import { verify } from '../../core/aws/verify';
-import { listVersionsOfKey } from '../../core/aws/version-store';
+import { listVersionsOfKey, readVersionMeta } from '../../core/aws/version-store';
+import { type ChangeMeta, metaToS3 } from '../../core/change-record';
 import { wireItemToSdk } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
-import { backupLocation, objectKeyFor } from '../../core/object-key';
+import { objectKeyFor } from '../../core/object-key';
 import { runCli } from '../support/cli';
-import { createTable, createVersionedBucket, deleteBucket, dropTable } from '../support/fixtures';
-import { randomName } from '../support/local-env';
+import { PK_ONLY, scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 import { seeded } from '../support/workload';
 
-const { s3, dynamodb, streams } = clientsFromEnv();
-const bucket = randomName('backfill');
-const table = randomName('backfill');
-const loc = backupLocation(bucket, table);
+// The items exist before the stream does: only a backfill can back them up.
+const { s3, dynamodb, streams, bucket, table, loc, track } = scratchBackup('backfill', {
+  ...PK_ONLY,
+  stream: false,
+});
 const dir = mkdtempSync(join(tmpdir(), 'rw-backfill-'));
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-const tables = [table];
 const ITEMS = 2500;
 
 beforeAll(async () => {
-  await createVersionedBucket(s3, bucket);
-  // The items exist before the stream does: only a backfill can back them up.
-  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }], stream: false });
   const writer = new BatchWriter(dynamodb, { table, concurrency: 8, counter: { dynamodb: 0 } });
   for (let i = 0; i < ITEMS; i++)
     await writer.add({
@@ -47,10 +48,6 @@ beforeAll(async () => {
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     }),
   );
-});
-afterAll(async () => {
-  for (const t of tables) await dropTable(dynamodb, t);
-  await deleteBucket(s3, bucket);
 });
 
 const drainStream = () =>
@@ -136,7 +133,7 @@ describe('backfill and verify', () => {
 
     await new Promise((r) => setTimeout(r, 2200));
     const target = `${table}-now`;
-    tables.push(target);
+    track(target);
     await restore(
       { s3, dynamodb, log: silentLog },
       { source: loc, atMs: Date.now(), targetTable: target, mode: 'upsert', createTable: true },
@@ -178,5 +175,72 @@ describe('backfill and verify', () => {
     );
     expect(JSON.stringify(report)).not.toContain('"N":"-2"');
     await drainStream();
+  });
+
+  it('reads past a backfill version, or a moved copy, left above a newer delete by a backfill killed mid-repair', async () => {
+    const put = (pk: string, v: number) =>
+      dynamodb.send(
+        new PutItemCommand({ TableName: table, Item: wireItemToSdk({ pk: { S: pk }, v: { N: String(v) } }) }),
+      );
+    const del = (pk: string) =>
+      dynamodb.send(new DeleteItemCommand({ TableName: table, Key: wireItemToSdk({ pk: { S: pk } }) }));
+    await put('killed', 1);
+    await put('moved', 1);
+    await put('moved', 2);
+    await drainStream();
+    const scannedAt = Date.now();
+    await del('killed');
+    await del('moved');
+    await drainStream();
+
+    // What a backfill killed after its PUT leaves: its version above the delete it did not see.
+    const killed = objectKeyFor(loc, { pk: { S: 'killed' } });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: killed,
+        Body: JSON.stringify({ pk: { S: 'killed' }, v: { N: '1' } }),
+        ContentType: 'application/json',
+        Metadata: metaToS3({
+          timeMs: Math.floor(scannedAt / 60_000) * 60_000,
+          event: 'BACKFILL',
+          cause: 'backfill',
+          keyNames: ['pk'],
+        }),
+      }),
+    );
+    // What a change landing during a repair leaves: a moved copy above the delete.
+    const moved = objectKeyFor(loc, { pk: { S: 'moved' } });
+    const two = (await listVersionsOfKey(s3, bucket, moved)).filter((v) => !v.isDeleteMarker)[1];
+    const twoMeta = await readVersionMeta(s3, bucket, moved, two?.versionId as string);
+    expect(twoMeta?.event).toBe('MODIFY');
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: moved,
+        CopySource: `${bucket}/${moved.split('/').map(encodeURIComponent).join('/')}?versionId=${two?.versionId}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: 'application/json',
+        Metadata: metaToS3({ ...(twoMeta as ChangeMeta), moved: true }),
+      }),
+    );
+
+    const report = await verify({ s3, dynamodb }, { source: loc, settleMs: 300 });
+    expect(report.drift.filter((d) => d.objectKey === killed || d.objectKey === moved)).toEqual([]);
+    const target = track(`${table}-killed`);
+    await restore(
+      { s3, dynamodb, log: silentLog },
+      { source: loc, atMs: Date.now(), targetTable: target, mode: 'upsert', createTable: true },
+    );
+    for (const pk of ['killed', 'moved']) {
+      const got = await dynamodb.send(
+        new GetItemCommand({
+          TableName: target,
+          Key: wireItemToSdk({ pk: { S: pk } }),
+          ConsistentRead: true,
+        }),
+      );
+      expect({ pk, item: got.Item }).toEqual({ pk, item: undefined });
+    }
   });
 });

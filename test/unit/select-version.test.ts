@@ -1,5 +1,5 @@
 import type { ChangeMeta } from '../../core/change-record';
-import { compareChanges, type ListedVersion, selectAsOf } from '../../core/select-version';
+import { compareChanges, type ListedVersion, outrankingVersion, selectAsOf } from '../../core/select-version';
 
 /** A version history for one item: oldest first here, reversed into S3's newest-first order. */
 function history(
@@ -11,6 +11,7 @@ function history(
     etag?: string;
     dm?: boolean;
     event?: ChangeMeta['event'];
+    moved?: boolean;
   }>,
 ) {
   const metas = new Map<string, ChangeMeta>();
@@ -22,6 +23,7 @@ function history(
         cause: 'user',
         keyNames: ['pk'],
         ...(e.seq ? { seq: e.seq } : {}),
+        ...(e.moved ? { moved: true } : {}),
       });
     }
     return {
@@ -102,6 +104,48 @@ describe('selectAsOf', () => {
     const s = await selectAsOf(h.versions, 250, { clockSkewMs: 30 }, h.readMeta);
     expect(s?.version.versionId).toBe('a');
     expect(h.reads).toEqual(['b']);
+  });
+});
+
+describe('outrankingVersion', () => {
+  const check = async (h: ReturnType<typeof history>, atMs: number) => {
+    const top = h.versions.find((v) => !v.isDeleteMarker) as ListedVersion;
+    const meta = (await h.readMeta(top)) as ChangeMeta;
+    h.reads.length = 0;
+    return outrankingVersion(h.versions, top, meta, atMs, opts, h.readMeta);
+  };
+
+  it('finds the delete a backfill version landed on top of, reading only versions written after the scan', async () => {
+    const h = history([
+      { id: 'old', lm: 1_000, time: 900, seq: '1' },
+      { id: 'del', lm: 60_500, time: 60_400, seq: '2', event: 'REMOVE' },
+      { id: 'dm', lm: 60_501, dm: true },
+      { id: 'bf', lm: 60_600, time: 60_000, event: 'BACKFILL' },
+    ]);
+    const better = await check(h, 70_000);
+    expect(better?.version.versionId).toBe('del');
+    expect(better?.meta.event).toBe('REMOVE');
+    expect(h.reads).toEqual(['del']);
+  });
+
+  it('picks the latest of several outranking changes, and none after T', async () => {
+    const h = history([
+      { id: 'x', lm: 60_100, time: 60_050, seq: '5' },
+      { id: 'y', lm: 60_200, time: 60_150, seq: '6' },
+      { id: 'z', lm: 60_300, time: 61_000, seq: '7' },
+      { id: 'moved', lm: 60_400, time: 60_000, seq: '4', moved: true },
+    ]);
+    expect((await check(h, 70_000))?.version.versionId).toBe('z');
+    expect((await check(h, 60_500))?.version.versionId).toBe('y');
+  });
+
+  it('keeps a backfill version that no later change outranks', async () => {
+    const h = history([
+      { id: 'before', lm: 59_000, time: 59_000, seq: '3' },
+      { id: 'bf', lm: 60_600, time: 60_000, event: 'BACKFILL' },
+    ]);
+    expect(await check(h, 70_000)).toBeUndefined();
+    expect(h.reads).toEqual(['before']);
   });
 });
 
