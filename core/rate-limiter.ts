@@ -1,6 +1,8 @@
 /**
- * A token bucket for write capacity units: `take(n)` resolves when n units may be spent.
+ * A token bucket for capacity units: `take(n)` resolves when n units may be spent.
  * Capacity is one second of rate, so a burst never exceeds what `--max-wcu` allows per second.
+ * A take larger than that (a scan page can cost more than a second of `--max-rcu`) goes into
+ * debt, which later takes wait out: the long-run rate never exceeds the limit.
  */
 export class RateLimiter {
   private tokens: number;
@@ -13,7 +15,7 @@ export class RateLimiter {
 
   take(units: number): Promise<void> {
     // Chained so waiters are served in order and none starves.
-    const turn = this.queue.then(() => this.wait(Math.min(units, this.perSecond)));
+    const turn = this.queue.then(() => this.wait(units));
     this.queue = turn;
     return turn;
   }
@@ -23,11 +25,12 @@ export class RateLimiter {
       const now = Date.now();
       this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
       this.last = now;
-      if (this.tokens >= units) {
+      const needed = Math.min(units, this.perSecond);
+      if (this.tokens >= needed) {
         this.tokens -= units;
         return;
       }
-      await new Promise((r) => setTimeout(r, Math.ceil(((units - this.tokens) / this.perSecond) * 1000)));
+      await new Promise((r) => setTimeout(r, Math.ceil(((needed - this.tokens) / this.perSecond) * 1000)));
     }
   }
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import { type ChangeMeta, metaToS3 } from '../../core/change-record';
 import { wireItemToSdk } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
 import { objectKeyFor } from '../../core/object-key';
-import { runCli } from '../support/cli';
+import { localBackfillArgs, runCli, runCliKilled } from '../support/cli';
 import { PK_ONLY, scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 import { seeded } from '../support/workload';
@@ -95,27 +94,8 @@ describe('backfill and verify', () => {
       }
     })();
 
-    const args = [
-      'backfill',
-      '--table',
-      table,
-      '--bucket',
-      bucket,
-      '--segments',
-      '4',
-      '--checkpoint-dir',
-      join(dir, 'cp'),
-      '--time-precision-ms',
-      '60000',
-      '--json',
-    ];
-    const first = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'ddb-rewind.js'), ...args], {
-      env,
-      stdio: 'ignore',
-    });
-    await new Promise((r) => setTimeout(r, 2500));
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    const args = localBackfillArgs(table, bucket, join(dir, 'cp'));
+    await runCliKilled(args, env, new Promise((r) => setTimeout(r, 2500)));
     const resumed = await runCli([...args, '--resume'], env);
     expect(resumed.code).toBe(0);
     const summary = JSON.parse(resumed.stdout);

@@ -34,3 +34,34 @@ export function runCli(
     });
   });
 }
+
+/** The backfill both backfill tests run: four segments, a checkpoint dir, DynamoDB Local's minute precision. */
+export const localBackfillArgs = (table: string, bucket: string, checkpointDir: string): string[] => [
+  'backfill',
+  '--table',
+  table,
+  '--bucket',
+  bucket,
+  '--segments',
+  '4',
+  '--checkpoint-dir',
+  checkpointDir,
+  '--time-precision-ms',
+  '60000',
+  '--json',
+];
+
+/** Starts `ddb-rewind` and kills it with SIGKILL once `until` resolves: a crash mid-run. */
+export async function runCliKilled(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  until: Promise<unknown>,
+): Promise<void> {
+  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'ddb-rewind.js'), ...args], {
+    env,
+    stdio: 'ignore',
+  });
+  await until;
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+}
