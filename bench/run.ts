@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --items N --versions K --runs R]`: the writer and the restore
- * measured side by side with the raw ceilings of the servers and with the classic restore
- * algorithm, in one run on the local stack. Prints a table and writes bench/RESULTS.md.
+ * `npm run bench [-- --quick] [-- --items N --versions K --runs R --output FILE]`: the writer and
+ * the restore measured side by side with the raw ceilings of the servers and with the classic
+ * restore algorithm, in one run on the local stack. Prints a table and writes bench/RESULTS.md
+ * (or FILE; a quick run writes nothing).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -41,16 +42,24 @@ const VERSIONS = flag('--versions', quick ? 2 : 3);
 const RUNS = flag('--runs', quick ? 1 : 3);
 const WRITER_CHANGES = flag('--writer-changes', quick ? 600 : 20_000);
 const CLASSIC_ITEMS = Math.min(ITEMS, flag('--classic-items', quick ? 100 : 2_000));
+const OUTPUT = args.includes('--output')
+  ? String(args[args.indexOf('--output') + 1])
+  : join(__dirname, 'RESULTS.md');
+/** Deleting a bucket of this many versions takes Ceph longer than the benchmark: leave it. */
+const KEEP_BUCKET_ABOVE = 20_000;
 const CONCURRENCY = 32;
 const SKEW_MS = 2000;
 const { s3, dynamodb } = clientsFromEnv();
 const deps = { s3, dynamodb, log: silentLog };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const rate = (n: number, ms: number) => (n * 1000) / ms;
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+/** Times one measurement; progress goes to stderr, so a long run shows where it is. */
+async function timed(label: string, fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
-  return performance.now() - t;
+  const ms = performance.now() - t;
+  if (!quick) console.error(`bench: ${label}: ${(ms / 1000).toFixed(1)} s`);
+  return ms;
 }
 
 function records(events: EventBuilder, items: number, versions: number, startS: number): DynamoDBRecord[] {
@@ -97,39 +106,49 @@ async function benchWriter(bucket: string) {
   const raw: number[] = [];
   const serial: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    handler.push(
-      rate(
-        recs.length,
-        await timed(() => writeStreamBatch(deps, { bucket, concurrency: CONCURRENCY }, { Records: recs })),
-      ),
-    );
-    raw.push(
-      rate(
-        puts.length,
-        await timed(async () => {
-          const pool = new TaskPool(CONCURRENCY);
-          for (const p of puts) {
-            await pool.submit(async () => {
-              await s3.send(
-                new PutObjectCommand({
-                  Bucket: bucket,
-                  Key: p.objectKey,
-                  Body: p.body,
-                  ContentType: 'application/json',
-                  Metadata: metaToS3(p.meta),
-                }),
-              );
-            });
-          }
-          await pool.drain();
-        }),
-      ),
-    );
+    // Alternate which goes first, so neither gains from the other having warmed the keys.
+    const pair = [
+      async () => {
+        handler.push(
+          rate(
+            recs.length,
+            await timed('writer handler', () =>
+              writeStreamBatch(deps, { bucket, concurrency: CONCURRENCY }, { Records: recs }),
+            ),
+          ),
+        );
+      },
+      async () => {
+        raw.push(
+          rate(
+            puts.length,
+            await timed('writer raw PUT loop', async () => {
+              const pool = new TaskPool(CONCURRENCY);
+              for (const p of puts) {
+                await pool.submit(async () => {
+                  await s3.send(
+                    new PutObjectCommand({
+                      Bucket: bucket,
+                      Key: p.objectKey,
+                      Body: p.body,
+                      ContentType: 'application/json',
+                      Metadata: metaToS3(p.meta),
+                    }),
+                  );
+                });
+              }
+              await pool.drain();
+            }),
+          ),
+        );
+      },
+    ];
+    for (const measure of run % 2 ? pair.reverse() : pair) await measure();
     const few = puts.slice(0, Math.min(puts.length, quick ? 100 : 1000));
     serial.push(
       rate(
         few.length,
-        await timed(async () => {
+        await timed('writer one-at-a-time', async () => {
           for (const p of few)
             await s3.send(
               new PutObjectCommand({
@@ -164,7 +183,7 @@ async function benchRestore(bucket: string, table: string) {
     ours.push(
       rate(
         ITEMS,
-        await timed(() =>
+        await timed('restore (ours)', () =>
           restore(deps, {
             source: loc,
             atMs,
@@ -180,7 +199,7 @@ async function benchRestore(bucket: string, table: string) {
     listGet.push(
       rate(
         ITEMS,
-        await timed(async () => {
+        await timed('ceiling list+GET', async () => {
           const prefixes = new TaskPool(16);
           for (const hh of HASH_PREFIXES) {
             await prefixes.submit(async () => {
@@ -209,7 +228,7 @@ async function benchRestore(bucket: string, table: string) {
     batchWrite.push(
       rate(
         ITEMS,
-        await timed(async () => {
+        await timed('ceiling BatchWriteItem', async () => {
           const writer = new BatchWriter(dynamodb, {
             table: sink,
             concurrency: 16,
@@ -238,28 +257,30 @@ async function benchRestore(bucket: string, table: string) {
     keys: [{ name: 'pk', type: 'S', role: 'HASH' }],
     stream: false,
   });
-  const classic = rate(
-    CLASSIC_ITEMS,
-    await timed(async () => {
-      const latest = new Map<string, { versionId: string; lm: number }>();
-      for (const hh of HASH_PREFIXES) {
-        for await (const group of listKeyVersions(s3, bucket, `${itemsRoot(loc)}${hh}/`)) {
-          for (const v of group.versions) {
-            const seen = latest.get(group.objectKey);
-            if (!v.isDeleteMarker && (!seen || v.lastModifiedMs > seen.lm))
-              latest.set(group.objectKey, { versionId: v.versionId, lm: v.lastModifiedMs });
-          }
+  // Its cost for N items is one listing of every version plus N sequential GET + PutItem pairs:
+  // the listing is timed whole, the pairs on CLASSIC_ITEMS keys, and the sum extrapolated to N.
+  const latest = new Map<string, { versionId: string; lm: number }>();
+  const classicListMs = await timed('classic listing', async () => {
+    for (const hh of HASH_PREFIXES) {
+      for await (const group of listKeyVersions(s3, bucket, `${itemsRoot(loc)}${hh}/`)) {
+        for (const v of group.versions) {
+          const seen = latest.get(group.objectKey);
+          if (!v.isDeleteMarker && (!seen || v.lastModifiedMs > seen.lm))
+            latest.set(group.objectKey, { versionId: v.versionId, lm: v.lastModifiedMs });
         }
       }
-      let n = 0;
-      for (const [key, v] of latest) {
-        if (n++ >= CLASSIC_ITEMS) break;
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: v.versionId }));
-        const item = JSON.parse((await out.Body?.transformToString()) ?? '{}') as WireItem;
-        await dynamodb.send(new PutItemCommand({ TableName: classicTarget, Item: wireItemToSdk(item) }));
-      }
-    }),
-  );
+    }
+  });
+  const classicPairsMs = await timed('classic GET+PutItem pairs', async () => {
+    let n = 0;
+    for (const [key, v] of latest) {
+      if (n++ >= CLASSIC_ITEMS) break;
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: v.versionId }));
+      const item = JSON.parse((await out.Body?.transformToString()) ?? '{}') as WireItem;
+      await dynamodb.send(new PutItemCommand({ TableName: classicTarget, Item: wireItemToSdk(item) }));
+    }
+  });
+  const classic = rate(ITEMS, classicListMs + (classicPairsMs * ITEMS) / CLASSIC_ITEMS);
   // Single item as of T with the writer keeping up (the common case): change 1, then T, then
   // change 2 a second later; restore the item as of T.
   const key: WireItem = { pk: { S: 'single-item' } };
@@ -348,11 +369,15 @@ async function main() {
     const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, S3: Ceph RGW ${process.env.STACK_S3_STORE ?? 'memstore'}, DynamoDB Local`;
     const md = `# Benchmark results\n\nCommand: \`npm run bench -- ${args.join(' ')}\`  \nMachine: ${machine}  \nFigures: median of ${RUNS} run(s); ratios measured side by side in this run.\n\n| figure | value | against |\n| --- | --- | --- |\n${table_}\n`;
     console.log(md);
-    if (!quick) writeFileSync(join(__dirname, 'RESULTS.md'), md);
+    if (!quick) writeFileSync(OUTPUT, md);
     if (quick && !(r.single.s3Requests <= 3 && r.ours > 0 && w.handler > 0)) process.exitCode = 1;
   } finally {
     await dropTable(dynamodb, table);
-    await deleteBucket(s3, bucket);
+    if (ITEMS * VERSIONS <= KEEP_BUCKET_ABOVE) await deleteBucket(s3, bucket);
+    else
+      console.log(
+        `left bucket ${bucket} (${ITEMS * VERSIONS} versions) in place: \`npm run stack:down\` removes the local cluster with it`,
+      );
   }
 }
 
