@@ -16,7 +16,9 @@ bash scripts/stack.sh up
 echo "== tests (unit, integration, infra)"
 report=$(mktemp --suffix=.json)
 status=0
-npx jest --ci --json --outputFile="$report" "$@" || status=$?
+# Two workers even on two cores: integration files spend most of their time waiting on the servers
+# (and the backfill model test on minute boundaries), so running two at once halves the wall time.
+npx jest --ci --maxWorkers=2 --json --outputFile="$report" "$@" || status=$?
 echo "== cdk synth (offline)"
 npx cdk synth -c tables=orders,users --quiet >/dev/null || status=$?
 if [[ -f bench/run.ts && -z ${DDB_REWIND_SKIP_BENCH:-} ]]; then

@@ -16,7 +16,11 @@ async function versionCount(b: string): Promise<number> {
   const out = await s3.send(new ListObjectVersionsCommand({ Bucket: b }));
   return (out.Versions?.length ?? 0) + (out.DeleteMarkers?.length ?? 0);
 }
-const tableNames = async () => (await dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
+// Only the tables a command here could create or drop: other test files run alongside.
+const tableNames = async () =>
+  ((await dynamodb.send(new ListTablesCommand({}))).TableNames ?? []).filter((t) =>
+    ['x-target', other, table].includes(t),
+  );
 
 beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: plainBucket }));
