@@ -4,15 +4,15 @@
  * restore algorithm, in one run on the local stack. Prints a table and writes bench/RESULTS.md
  * (or FILE; a quick run writes nothing).
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { BatchWriter } from '../core/aws/batch-writer';
-import { clientsFromEnv } from '../core/aws/clients';
+import { clientsFromEnv, dynamodbClient, s3Client } from '../core/aws/clients';
 import { restore } from '../core/aws/restore';
 import { writeStreamBatch } from '../core/aws/stream-writer';
 import { listKeyVersions } from '../core/aws/version-store';
@@ -47,6 +47,8 @@ const OUTPUT = args.includes('--output')
   : join(__dirname, 'RESULTS.md');
 /** Deleting a bucket of this many versions takes Ceph longer than the benchmark: leave it. */
 const KEEP_BUCKET_ABOVE = 20_000;
+/** With --latency-ms: only the restore figures, through proxies adding this much per request. */
+const LATENCY = flag('--latency-ms', 0);
 const CONCURRENCY = 32;
 const SKEW_MS = 2000;
 const { s3, dynamodb } = clientsFromEnv();
@@ -165,7 +167,14 @@ async function benchWriter(bucket: string) {
   return { handler: median(handler), raw: median(raw), serial: median(serial) };
 }
 
-async function benchRestore(bucket: string, table: string) {
+/** Clients the measured requests go through: the servers directly, or the latency proxies. */
+interface Measured {
+  s3: S3Client;
+  dynamodb: DynamoDBClient;
+}
+
+async function benchRestore(bucket: string, table: string, m: Measured) {
+  const mdeps = { ...m, log: silentLog };
   const events = new EventBuilder(table);
   const start = Math.floor(Date.now() / 1000) - 3600;
   await writeAll(bucket, table, records(events, ITEMS, VERSIONS, start));
@@ -184,7 +193,7 @@ async function benchRestore(bucket: string, table: string) {
       rate(
         ITEMS,
         await timed('restore (ours)', () =>
-          restore(deps, {
+          restore(mdeps, {
             source: loc,
             atMs,
             targetTable: target,
@@ -204,11 +213,11 @@ async function benchRestore(bucket: string, table: string) {
           for (const hh of HASH_PREFIXES) {
             await prefixes.submit(async () => {
               const gets = new TaskPool(4);
-              for await (const group of listKeyVersions(s3, bucket, `${itemsRoot(loc)}${hh}/`)) {
+              for await (const group of listKeyVersions(m.s3, bucket, `${itemsRoot(loc)}${hh}/`)) {
                 const v = group.versions[0];
                 if (v)
                   await gets.submit(async () => {
-                    const out = await s3.send(
+                    const out = await m.s3.send(
                       new GetObjectCommand({ Bucket: bucket, Key: group.objectKey, VersionId: v.versionId }),
                     );
                     await out.Body?.transformToString();
@@ -229,7 +238,7 @@ async function benchRestore(bucket: string, table: string) {
       rate(
         ITEMS,
         await timed('ceiling BatchWriteItem', async () => {
-          const writer = new BatchWriter(dynamodb, {
+          const writer = new BatchWriter(m.dynamodb, {
             table: sink,
             concurrency: 16,
             counter: { dynamodb: 0 },
@@ -261,13 +270,12 @@ async function benchRestore(bucket: string, table: string) {
   // the listing is timed whole, the pairs on CLASSIC_ITEMS keys, and the sum extrapolated to N.
   const latest = new Map<string, { versionId: string; lm: number }>();
   const classicListMs = await timed('classic listing', async () => {
-    for (const hh of HASH_PREFIXES) {
-      for await (const group of listKeyVersions(s3, bucket, `${itemsRoot(loc)}${hh}/`)) {
-        for (const v of group.versions) {
-          const seen = latest.get(group.objectKey);
-          if (!v.isDeleteMarker && (!seen || v.lastModifiedMs > seen.lm))
-            latest.set(group.objectKey, { versionId: v.versionId, lm: v.lastModifiedMs });
-        }
+    // One paginated walk of the whole table, as the original lists its bucket.
+    for await (const group of listKeyVersions(m.s3, bucket, itemsRoot(loc))) {
+      for (const v of group.versions) {
+        const seen = latest.get(group.objectKey);
+        if (!v.isDeleteMarker && (!seen || v.lastModifiedMs > seen.lm))
+          latest.set(group.objectKey, { versionId: v.versionId, lm: v.lastModifiedMs });
       }
     }
   });
@@ -275,9 +283,9 @@ async function benchRestore(bucket: string, table: string) {
     let n = 0;
     for (const [key, v] of latest) {
       if (n++ >= CLASSIC_ITEMS) break;
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: v.versionId }));
+      const out = await m.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: v.versionId }));
       const item = JSON.parse((await out.Body?.transformToString()) ?? '{}') as WireItem;
-      await dynamodb.send(new PutItemCommand({ TableName: classicTarget, Item: wireItemToSdk(item) }));
+      await m.dynamodb.send(new PutItemCommand({ TableName: classicTarget, Item: wireItemToSdk(item) }));
     }
   });
   const classic = rate(ITEMS, classicListMs + (classicPairsMs * ITEMS) / CLASSIC_ITEMS);
@@ -298,7 +306,7 @@ async function benchRestore(bucket: string, table: string) {
     { bucket, concurrency: 1 },
     { Records: [events.record('MODIFY', key, nowS(), { ...key, v: { N: '2' } })] },
   );
-  const single = await restore(deps, {
+  const single = await restore(mdeps, {
     source: loc,
     atMs: singleAt,
     targetTable: targets[0] as string,
@@ -332,45 +340,107 @@ function peakRss(bucket: string, table: string, atMs: number, to: string): { ite
   return { items: Number(/items=(\d+)/.exec(out)?.[1]), mb: Number(/peakRssMb=([\d.]+)/.exec(out)?.[1]) };
 }
 
+/** Starts a latency proxy in a child process; resolves to its URL. */
+async function latencyProxy(
+  target: string | undefined,
+  delayMs: number,
+): Promise<{ url: string; stop: () => void }> {
+  if (!target)
+    throw new Error('--latency-ms needs AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_DYNAMODB (the local stack)');
+  const child = spawn(
+    process.execPath,
+    ['-r', 'tsx/cjs', join(__dirname, 'latency-proxy.ts'), target, String(delayMs)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /port=(\d+)/.exec(String(d));
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`latency proxy exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+/** The restore and the classic algorithm with LATENCY ms added to every request, as over a network. */
+async function latencyRun(bucket: string, table: string) {
+  const s3Proxy = await latencyProxy(
+    process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL,
+    LATENCY,
+  );
+  const ddbProxy = await latencyProxy(
+    process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL,
+    LATENCY,
+  );
+  try {
+    const r = await benchRestore(bucket, table, {
+      s3: s3Client({ endpoint: s3Proxy.url }),
+      dynamodb: dynamodbClient({ endpoint: ddbProxy.url }),
+    });
+    const lower = Math.min(r.listGet, r.batchWrite);
+    const section = `## With ${LATENCY} ms added to every request\n\nCommand: \`npm run bench -- ${args.join(' ')}\`  \nEvery S3 and DynamoDB request of the measured parts goes through a proxy process that waits ${LATENCY} ms before forwarding it: the round trip a host pays to reach S3 and DynamoDB over a network, which localhost does not. Median of ${RUNS} run(s).\n\n| figure | value | against |\n| --- | --- | --- |\n| restore items/s (N=${ITEMS}, ${VERSIONS} versions each) | ${r.ours.toFixed(0)} | ${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(1)}/s; target >= 10x) |\n| single item as of T | ${r.single.s3Requests} S3 requests | ${r.single.durationMs} ms |\n`;
+    console.log(section);
+    // The section replaces an earlier one of the same kind in OUTPUT; the rest of the file stays.
+    const marker = '## With ';
+    let doc = existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '# Benchmark results\n';
+    const at = doc.indexOf(marker);
+    if (at >= 0) {
+      const next = doc.indexOf('\n## ', at + marker.length);
+      doc = doc.slice(0, at) + (next >= 0 ? doc.slice(next + 1) : '');
+    }
+    writeFileSync(OUTPUT, `${doc.trimEnd()}\n\n${section}`);
+  } finally {
+    s3Proxy.stop();
+    ddbProxy.stop();
+  }
+}
+
+async function fullRun(bucket: string, table: string) {
+  const w = await benchWriter(bucket);
+  const r = await benchRestore(bucket, table, { s3, dynamodb });
+  const small = peakRss(bucket, table, r.atMs, '19');
+  const large = peakRss(bucket, table, r.atMs, 'ff');
+  const lower = Math.min(r.listGet, r.batchWrite);
+  const rows: Array<[string, string, string]> = [
+    [
+      'writer changes/s (handler)',
+      w.handler.toFixed(0),
+      `${(w.handler / w.raw).toFixed(2)}x raw PUT loop (${w.raw.toFixed(0)}/s, target >= 0.8x); ${(w.handler / w.serial).toFixed(1)}x one-at-a-time (${w.serial.toFixed(0)}/s)`,
+    ],
+    [
+      `restore items/s (N=${ITEMS}, ${VERSIONS} versions each)`,
+      r.ours.toFixed(0),
+      `${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s; target >= 0.7x); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(0)}/s; target >= 10x)`,
+    ],
+    [
+      `peak RSS restore N=${small.items} / N=${large.items}`,
+      `${small.mb.toFixed(0)} / ${large.mb.toFixed(0)} MB`,
+      `growth ${(large.mb - small.mb).toFixed(0)} MB (target <= 50 MB)`,
+    ],
+    [
+      'single item as of T',
+      `${r.single.s3Requests} S3 requests`,
+      `${r.single.durationMs} ms (target <= 3 requests)`,
+    ],
+  ];
+  const table_ = rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`).join('\n');
+  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, S3: Ceph RGW ${process.env.STACK_S3_STORE ?? 'memstore'}, DynamoDB Local`;
+  const md = `# Benchmark results\n\nCommand: \`npm run bench -- ${args.join(' ')}\`  \nMachine: ${machine}  \nFigures: median of ${RUNS} run(s); ratios measured side by side in this run.\n\n| figure | value | against |\n| --- | --- | --- |\n${table_}\n`;
+  console.log(md);
+  if (!quick) writeFileSync(OUTPUT, md);
+  if (quick && !(r.single.s3Requests <= 3 && r.ours > 0 && w.handler > 0)) process.exitCode = 1;
+}
+
 async function main() {
   const bucket = randomName('bench');
   const table = randomName('bench');
   await createVersionedBucket(s3, bucket);
   await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] });
   try {
-    const w = await benchWriter(bucket);
-    const r = await benchRestore(bucket, table);
-    const small = peakRss(bucket, table, r.atMs, '19');
-    const large = peakRss(bucket, table, r.atMs, 'ff');
-    const lower = Math.min(r.listGet, r.batchWrite);
-    const rows: Array<[string, string, string]> = [
-      [
-        'writer changes/s (handler)',
-        w.handler.toFixed(0),
-        `${(w.handler / w.raw).toFixed(2)}x raw PUT loop (${w.raw.toFixed(0)}/s, target >= 0.8x); ${(w.handler / w.serial).toFixed(1)}x one-at-a-time (${w.serial.toFixed(0)}/s)`,
-      ],
-      [
-        `restore items/s (N=${ITEMS}, ${VERSIONS} versions each)`,
-        r.ours.toFixed(0),
-        `${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s; target >= 0.7x); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(0)}/s; target >= 10x)`,
-      ],
-      [
-        `peak RSS restore N=${small.items} / N=${large.items}`,
-        `${small.mb.toFixed(0)} / ${large.mb.toFixed(0)} MB`,
-        `growth ${(large.mb - small.mb).toFixed(0)} MB (target <= 50 MB)`,
-      ],
-      [
-        'single item as of T',
-        `${r.single.s3Requests} S3 requests`,
-        `${r.single.durationMs} ms (target <= 3 requests)`,
-      ],
-    ];
-    const table_ = rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`).join('\n');
-    const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, S3: Ceph RGW ${process.env.STACK_S3_STORE ?? 'memstore'}, DynamoDB Local`;
-    const md = `# Benchmark results\n\nCommand: \`npm run bench -- ${args.join(' ')}\`  \nMachine: ${machine}  \nFigures: median of ${RUNS} run(s); ratios measured side by side in this run.\n\n| figure | value | against |\n| --- | --- | --- |\n${table_}\n`;
-    console.log(md);
-    if (!quick) writeFileSync(OUTPUT, md);
-    if (quick && !(r.single.s3Requests <= 3 && r.ours > 0 && w.handler > 0)) process.exitCode = 1;
+    if (LATENCY > 0) await latencyRun(bucket, table);
+    else await fullRun(bucket, table);
   } finally {
     await dropTable(dynamodb, table);
     if (ITEMS * VERSIONS <= KEEP_BUCKET_ABOVE) await deleteBucket(s3, bucket);
