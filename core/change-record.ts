@@ -23,6 +23,8 @@ export interface ChangeMeta {
    * stream put it, so a reader checks the versions written around it before trusting S3's order.
    */
   moved?: boolean;
+  /** Backfill only: when the scan that read the image was sent, exact (timeMs is rounded down). */
+  scanMs?: number;
 }
 
 /** One version to write: a PUT of the new image, or a tombstone PUT followed by a delete marker. */
@@ -111,6 +113,7 @@ export function metaToS3(meta: ChangeMeta): Record<string, string> {
   if (meta.seq !== undefined) out[`${PREFIX}seq`] = meta.seq;
   if (meta.eventId !== undefined) out[`${PREFIX}event-id`] = meta.eventId;
   if (meta.moved) out[`${PREFIX}moved`] = '1';
+  if (meta.scanMs !== undefined) out[`${PREFIX}scan-time`] = String(meta.scanMs);
   return out;
 }
 
@@ -130,6 +133,7 @@ export function metaFromS3(metadata: Record<string, string> | undefined): Change
     ...(seq ? { seq } : {}),
     ...(eventId ? { eventId } : {}),
     ...(metadata[`${PREFIX}moved`] === '1' ? { moved: true } : {}),
+    ...(metadata[`${PREFIX}scan-time`] ? { scanMs: Number(metadata[`${PREFIX}scan-time`]) } : {}),
   };
 }
 

@@ -126,7 +126,10 @@ export async function outrankingVersion(
 ): Promise<{ version: ListedVersion; meta: ChangeMeta } | undefined> {
   const from = versions.findIndex((v) => v.versionId === selected.versionId);
   if (from < 0) return undefined;
-  const since = meta.timeMs - Math.max(options.clockSkewMs, DEFAULT_CLOCK_SKEW_MS);
+  // A change the scan did not see was written after the scan was sent: the exact scan time bounds
+  // the window (timeMs is rounded down to the stream's precision, a whole minute on DynamoDB Local,
+  // and would take in changes the scan saw, which rank above it at the same rounded time).
+  const since = (meta.scanMs ?? meta.timeMs) - Math.max(options.clockSkewMs, DEFAULT_CLOCK_SKEW_MS);
   let best: { version: ListedVersion; meta: ChangeMeta } | undefined;
   for (const v of versions.slice(from + 1)) {
     if (v.isDeleteMarker || v.lastModifiedMs < since) continue;

@@ -182,7 +182,13 @@ async function writeBackfill(
 ): Promise<boolean> {
   const key = keyOf(image, names);
   const objectKey = objectKeyFor(loc, key);
-  const meta: ChangeMeta = { timeMs, event: 'BACKFILL', cause: 'backfill', keyNames: Object.keys(key) };
+  const meta: ChangeMeta = {
+    timeMs,
+    scanMs: sentAt,
+    event: 'BACKFILL',
+    cause: 'backfill',
+    keyNames: Object.keys(key),
+  };
   const put = await s3.send(
     new PutObjectCommand({
       Bucket: loc.bucket,

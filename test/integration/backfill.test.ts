@@ -183,6 +183,7 @@ describe('backfill and verify', () => {
         ContentType: 'application/json',
         Metadata: metaToS3({
           timeMs: Math.floor(scannedAt / 60_000) * 60_000,
+          scanMs: scannedAt,
           event: 'BACKFILL',
           cause: 'backfill',
           keyNames: ['pk'],

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { dynamodbClient, s3Client } from '../../core/aws/clients';
 import { restore } from '../../core/aws/restore';
@@ -7,7 +6,7 @@ import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { silentLog } from '../../core/log';
 import { objectKeyFor } from '../../core/object-key';
 import { lowestSequence } from '../../core/shard-order';
-import { runCli } from '../support/cli';
+import { runCli, runCliKilled } from '../support/cli';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
@@ -158,14 +157,20 @@ describe('faults lose nothing', () => {
       '2',
     ];
     const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    const first = spawn(
-      process.execPath,
-      [join(__dirname, '..', '..', 'bin', 'ddb-rewind.js'), ...args, '--create-table'],
-      { env, stdio: 'ignore' },
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    // Killed once it has written something: mid-way, whatever the machine's speed.
+    const firstWrite = async () => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const count = await dynamodb
+          .send(new ScanCommand({ TableName: target, Select: 'COUNT', Limit: 1 }))
+          .then((o) => o.Count ?? 0)
+          .catch(() => 0);
+        if (count > 0) return;
+        if (Date.now() > deadline) throw new Error('the first restore wrote nothing within 60 s');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    await runCliKilled([...args, '--create-table'], env, firstWrite());
     const partial = await tableState(dynamodb, target, loc, ['pk', 'sk']).catch(() => new Map());
     expect(partial.size).toBeLessThan(expected(atMs).size);
     const again = await runCli(args, env);

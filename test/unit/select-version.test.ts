@@ -12,6 +12,7 @@ function history(
     dm?: boolean;
     event?: ChangeMeta['event'];
     moved?: boolean;
+    scan?: number;
   }>,
 ) {
   const metas = new Map<string, ChangeMeta>();
@@ -24,6 +25,7 @@ function history(
         keyNames: ['pk'],
         ...(e.seq ? { seq: e.seq } : {}),
         ...(e.moved ? { moved: true } : {}),
+        ...(e.scan !== undefined ? { scanMs: e.scan } : {}),
       });
     }
     return {
@@ -137,6 +139,17 @@ describe('outrankingVersion', () => {
     ]);
     expect((await check(h, 70_000))?.version.versionId).toBe('z');
     expect((await check(h, 60_500))?.version.versionId).toBe('y');
+  });
+
+  it('leaves out changes written before the scan, though they rank above it in the same rounded minute', async () => {
+    const h = history([
+      { id: 'seen', lm: 30_000, time: 0, seq: '3' },
+      { id: 'late', lm: 52_500, time: 0, seq: '4', event: 'REMOVE' },
+      { id: 'bf', lm: 52_000, time: 0, scan: 50_000, event: 'BACKFILL' },
+    ]);
+    const better = await check(h, 70_000);
+    expect(better?.version.versionId).toBe('late');
+    expect(h.reads).toEqual(['late']);
   });
 
   it('keeps a backfill version that no later change outranks', async () => {
