@@ -108,11 +108,35 @@ export async function selectAsOf(
 }
 
 /**
+ * The changes under `anchorId` in S3's order, written since `sinceMs`, that outrank `meta`,
+ * oldest first: what a backfill version or a moved copy may have landed on top of. The backfill's
+ * repair moves them up; readers take the latest of them.
+ *
+ * @param versions one object key's versions, newest first
+ */
+export async function outrankingBelow(
+  versions: readonly ListedVersion[],
+  anchorId: string | undefined,
+  meta: ChangeMeta,
+  sinceMs: number,
+  readMeta: (v: ListedVersion) => Promise<ChangeMeta | undefined>,
+): Promise<Array<{ version: ListedVersion; meta: ChangeMeta }>> {
+  const from = versions.findIndex((v) => v.versionId === anchorId);
+  if (from < 0) return [];
+  const out: Array<{ version: ListedVersion; meta: ChangeMeta }> = [];
+  for (const v of versions.slice(from + 1)) {
+    if (v.isDeleteMarker || v.lastModifiedMs < sinceMs) continue;
+    const m = await readMeta(v);
+    if (m && compareChanges(m, meta) > 0) out.push({ version: v, meta: m });
+  }
+  return out.sort((x, y) => compareChanges(x.meta, y.meta));
+}
+
+/**
  * Checks a version S3's order cannot vouch for: a backfill version (its PUT may land after a
  * change its scan did not see) or a change a backfill moved back on top (another change may have
- * landed while it was copied; the backfill may have been killed half-way). Only versions written
- * after the selected change's time can outrank it, so only those below it are read. Returns the
- * latest change at or before atMs that outranks the selected one, or undefined if none does.
+ * landed while it was copied; the backfill may have been killed half-way). Returns the latest
+ * change at or before atMs that outranks the selected one, or undefined if none does.
  *
  * @param versions one object key's versions, newest first
  */
@@ -124,18 +148,10 @@ export async function outrankingVersion(
   options: SelectOptions,
   readMeta: (v: ListedVersion) => Promise<ChangeMeta | undefined>,
 ): Promise<{ version: ListedVersion; meta: ChangeMeta } | undefined> {
-  const from = versions.findIndex((v) => v.versionId === selected.versionId);
-  if (from < 0) return undefined;
   // A change the scan did not see was written after the scan was sent: the exact scan time bounds
   // the window (timeMs is rounded down to the stream's precision, a whole minute on DynamoDB Local,
   // and would take in changes the scan saw, which rank above it at the same rounded time).
   const since = (meta.scanMs ?? meta.timeMs) - Math.max(options.clockSkewMs, DEFAULT_CLOCK_SKEW_MS);
-  let best: { version: ListedVersion; meta: ChangeMeta } | undefined;
-  for (const v of versions.slice(from + 1)) {
-    if (v.isDeleteMarker || v.lastModifiedMs < since) continue;
-    const m = await readMeta(v);
-    if (!m || m.timeMs > atMs || compareChanges(m, best?.meta ?? meta) <= 0) continue;
-    best = { version: v, meta: m };
-  }
-  return best;
+  const newer = await outrankingBelow(versions, selected.versionId, meta, since, readMeta);
+  return newer.filter((c) => c.meta.timeMs <= atMs).at(-1);
 }

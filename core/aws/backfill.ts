@@ -9,7 +9,7 @@ import { keyOf } from '../item-key';
 import type { Log } from '../log';
 import { type BackupLocation, objectKeyFor } from '../object-key';
 import { RateLimiter } from '../rate-limiter';
-import { compareChanges, DEFAULT_CLOCK_SKEW_MS } from '../select-version';
+import { DEFAULT_CLOCK_SKEW_MS, type ListedVersion, outrankingBelow } from '../select-version';
 import { keyNames } from '../table-manifest';
 import { TaskPool } from '../task-pool';
 import { recordBackfillCompleted } from './gap-store';
@@ -199,32 +199,28 @@ async function writeBackfill(
     }),
   );
   let anchor: { versionId: string | undefined; meta: ChangeMeta } = { versionId: put.VersionId, meta };
-  const metas = new Map<string, ChangeMeta>();
+  const metas = new Map<string, ChangeMeta | undefined>();
+  const readMeta = async (v: ListedVersion) => {
+    if (!metas.has(v.versionId))
+      metas.set(v.versionId, await readVersionMeta(s3, loc.bucket, objectKey, v.versionId));
+    return metas.get(v.versionId);
+  };
   let moved = 0;
   // A change landing while the copies are made can end up under one of them: look again, a few times.
   for (let round = 0; round < 5; round++) {
     const versions = await listVersionsOfKey(s3, loc.bucket, objectKey);
-    const at = versions.findIndex((v) => v.versionId === anchor.versionId);
-    if (at < 0) break;
     // Only versions written around or after the scan can hold a change the scan did not see.
-    const newer: Array<{ versionId: string; meta: ChangeMeta }> = [];
-    for (const v of versions.slice(at + 1)) {
-      if (v.isDeleteMarker || v.lastModifiedMs < sentAt - DEFAULT_CLOCK_SKEW_MS) continue;
-      const m = metas.get(v.versionId) ?? (await readVersionMeta(s3, loc.bucket, objectKey, v.versionId));
-      if (!m) continue;
-      metas.set(v.versionId, m);
-      if (m.seq !== undefined && compareChanges(m, anchor.meta) > 0)
-        newer.push({ versionId: v.versionId, meta: m });
-    }
+    const newer = (
+      await outrankingBelow(versions, anchor.versionId, anchor.meta, sentAt - DEFAULT_CLOCK_SKEW_MS, readMeta)
+    ).filter((c) => c.meta.seq !== undefined);
     if (newer.length === 0) break;
-    newer.sort((a, b) => compareChanges(a.meta, b.meta));
     for (const v of newer) {
       // Oldest first, so the newest ends on top; then the misplaced originals go.
       const copy = await s3.send(
         new CopyObjectCommand({
           Bucket: loc.bucket,
           Key: objectKey,
-          CopySource: `${loc.bucket}/${objectKey.split('/').map(encodeURIComponent).join('/')}?versionId=${encodeURIComponent(v.versionId)}`,
+          CopySource: `${loc.bucket}/${objectKey.split('/').map(encodeURIComponent).join('/')}?versionId=${encodeURIComponent(v.version.versionId)}`,
           MetadataDirective: 'REPLACE',
           ContentType: 'application/json',
           Metadata: metaToS3({ ...v.meta, moved: true }),
@@ -232,7 +228,9 @@ async function writeBackfill(
       );
       if (v.meta.event === 'REMOVE')
         await s3.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey }));
-      await s3.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey, VersionId: v.versionId }));
+      await s3.send(
+        new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey, VersionId: v.version.versionId }),
+      );
       anchor = { versionId: copy.VersionId, meta: v.meta };
       moved++;
     }

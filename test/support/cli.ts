@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
+const BIN = join(__dirname, '..', '..', 'bin', 'ddb-rewind.js');
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -14,7 +16,7 @@ export function runCli(
   timeoutMs = 120_000,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'ddb-rewind.js'), ...args], {
+    const child = spawn(process.execPath, [BIN, ...args], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -57,7 +59,7 @@ export async function runCliKilled(
   env: NodeJS.ProcessEnv,
   until: Promise<unknown>,
 ): Promise<void> {
-  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'ddb-rewind.js'), ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     env,
     stdio: 'ignore',
   });
