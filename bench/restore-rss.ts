@@ -1,6 +1,6 @@
 /**
  * Child process for the memory figure: restores one partition of an existing backup into a new
- * table and prints `items=N peakRssMb=M`. Usage: restore-rss.ts BUCKET TABLE AT_MS TO_PREFIX
+ * table and prints `items=N peakRssMb=M`. Usage: restore-rss.ts BUCKET TABLE AT_MS TO_PREFIX [pack|no-pack]
  */
 import { clientsFromEnv } from '../core/aws/clients';
 import { restore } from '../core/aws/restore';
@@ -10,7 +10,7 @@ import { dropTable } from '../test/support/fixtures';
 import { loadStackEnv, randomName } from '../test/support/local-env';
 
 loadStackEnv();
-const [bucket = '', table = '', at = '0', to = 'ff'] = process.argv.slice(2);
+const [bucket = '', table = '', at = '0', to = 'ff', pack = 'no-pack'] = process.argv.slice(2);
 const { s3, dynamodb } = clientsFromEnv();
 const target = randomName('bench-rss');
 restore(
@@ -23,6 +23,7 @@ restore(
     createTable: true,
     concurrency: 64,
     partition: { from: '00', to },
+    usePack: pack === 'pack',
   },
 )
   .then(async (summary) => {

@@ -13,7 +13,8 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { DynamoDBRecord } from 'aws-lambda';
 import { BatchWriter } from '../core/aws/batch-writer';
 import { clientsFromEnv, dynamodbClient, s3Client } from '../core/aws/clients';
-import { restore } from '../core/aws/restore';
+import { writePack } from '../core/aws/pack-writer';
+import { type RestoreSummary, restore } from '../core/aws/restore';
 import { writeStreamBatch } from '../core/aws/stream-writer';
 import { listKeyVersions } from '../core/aws/version-store';
 import { changeFromRecord, metaToS3 } from '../core/change-record';
@@ -186,24 +187,25 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
   const ours: number[] = [];
   const listGet: number[] = [];
   const batchWrite: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
+  const restoreRun = async (label: string, usePack: boolean) => {
     const target = randomName('bench-target');
     targets.push(target);
-    ours.push(
-      rate(
-        ITEMS,
-        await timed('restore (ours)', () =>
-          restore(mdeps, {
-            source: loc,
-            atMs,
-            targetTable: target,
-            mode: 'upsert',
-            createTable: true,
-            concurrency: 64,
-          }),
-        ),
-      ),
-    );
+    let summary: RestoreSummary | undefined;
+    const ms = await timed(label, async () => {
+      summary = await restore(mdeps, {
+        source: loc,
+        atMs,
+        targetTable: target,
+        mode: 'upsert',
+        createTable: true,
+        concurrency: 64,
+        usePack,
+      });
+    });
+    return { rate: rate(ITEMS, ms), summary: summary as RestoreSummary };
+  };
+  for (let run = 0; run < RUNS; run++) {
+    ours.push((await restoreRun('restore (ours)', false)).rate);
     // Ceiling 1: list every version and GET one version per key, as fast as the server allows.
     listGet.push(
       rate(
@@ -257,6 +259,20 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
         }),
       ),
     );
+  }
+  // With a pack: made once (a full read of every item), then again with nothing changed (what a
+  // scheduled pack costs on a quiet table: the listing, and chunks copied from the last pack).
+  const packFirst = rate(
+    ITEMS,
+    await timed('pack (first)', () => writePack(mdeps, loc, { concurrency: 64 })),
+  );
+  const packNext = rate(ITEMS, await timed('pack (next)', () => writePack(mdeps, loc, { concurrency: 64 })));
+  const packed: number[] = [];
+  let fromPack = 0;
+  for (let run = 0; run < RUNS; run++) {
+    const r = await restoreRun('restore (ours, pack)', true);
+    packed.push(r.rate);
+    fromPack = r.summary.itemsFromPack;
   }
   // The classic algorithm (dynamo-incremental-restore): every version into memory, the latest
   // by LastModified per key, then one GET and one PutItem per key, one at a time.
@@ -316,6 +332,10 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
   for (const t of targets) await dropTable(dynamodb, t);
   return {
     ours: median(ours),
+    packed: median(packed),
+    fromPack,
+    packFirst,
+    packNext,
     listGet: median(listGet),
     batchWrite: median(batchWrite),
     classic,
@@ -328,10 +348,25 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
  * Peak RSS of restoring the partition 00..`to` of the benchmark backup (about a tenth of it for
  * '19', all of it for 'ff'), in a child process of its own.
  */
-function peakRss(bucket: string, table: string, atMs: number, to: string): { items: number; mb: number } {
+function peakRss(
+  bucket: string,
+  table: string,
+  atMs: number,
+  to: string,
+  pack: boolean,
+): { items: number; mb: number } {
   const out = execFileSync(
     process.execPath,
-    ['-r', 'tsx/cjs', join(__dirname, 'restore-rss.ts'), bucket, table, String(atMs), to],
+    [
+      '-r',
+      'tsx/cjs',
+      join(__dirname, 'restore-rss.ts'),
+      bucket,
+      table,
+      String(atMs),
+      to,
+      pack ? 'pack' : 'no-pack',
+    ],
     {
       encoding: 'utf8',
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
@@ -380,7 +415,7 @@ async function latencyRun(bucket: string, table: string) {
       dynamodb: dynamodbClient({ endpoint: ddbProxy.url }),
     });
     const lower = Math.min(r.listGet, r.batchWrite);
-    const section = `## With ${LATENCY} ms added to every request\n\nCommand: \`npm run bench -- ${args.join(' ')}\`  \nEvery S3 and DynamoDB request of the measured parts goes through a proxy process that waits ${LATENCY} ms before forwarding it: the round trip a host pays to reach S3 and DynamoDB over a network, which localhost does not. Median of ${RUNS} run(s).\n\n| figure | value | against |\n| --- | --- | --- |\n| restore items/s (N=${ITEMS}, ${VERSIONS} versions each) | ${r.ours.toFixed(0)} | ${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(1)}/s; target >= 10x) |\n| single item as of T | ${r.single.s3Requests} S3 requests | ${r.single.durationMs} ms |\n`;
+    const section = `## With ${LATENCY} ms added to every request\n\nCommand: \`npm run bench -- ${args.join(' ')}\`  \nEvery S3 and DynamoDB request of the measured parts goes through a proxy process that waits ${LATENCY} ms before forwarding it: the round trip a host pays to reach S3 and DynamoDB over a network, which localhost does not. Median of ${RUNS} run(s).\n\n| figure | value | against |\n| --- | --- | --- |\n| restore items/s, no pack (N=${ITEMS}, ${VERSIONS} versions each) | ${r.ours.toFixed(0)} | ${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(1)}/s; target >= 10x) |\n| ${packedRow(r).join(' | ')} |\n| ${packCostRow(r).join(' | ')} |\n| single item as of T | ${r.single.s3Requests} S3 requests | ${r.single.durationMs} ms |\n`;
     console.log(section);
     // The section replaces an earlier one of the same kind in OUTPUT; the rest of the file stays.
     const marker = '## With ';
@@ -397,11 +432,27 @@ async function latencyRun(bucket: string, table: string) {
   }
 }
 
+type RestoreFigures = Awaited<ReturnType<typeof benchRestore>>;
+
+const packedRow = (r: RestoreFigures): [string, string, string] => [
+  `restore items/s, with a pack (N=${ITEMS}, ${VERSIONS} versions each)`,
+  r.packed.toFixed(0),
+  `${(r.packed / r.classic).toFixed(1)}x classic (target >= 10x); ${(r.packed / r.ours).toFixed(1)}x no pack; ${r.fromPack} of ${ITEMS} bodies from the pack`,
+];
+
+const packCostRow = (r: RestoreFigures): [string, string, string] => [
+  'pack items/s: first / next (nothing changed)',
+  `${r.packFirst.toFixed(0)} / ${r.packNext.toFixed(0)}`,
+  `first ${(r.packFirst / r.listGet).toFixed(2)}x list+GET: made once, then only changed items are read`,
+];
+
 async function fullRun(bucket: string, table: string) {
   const w = await benchWriter(bucket);
   const r = await benchRestore(bucket, table, { s3, dynamodb });
-  const small = peakRss(bucket, table, r.atMs, '19');
-  const large = peakRss(bucket, table, r.atMs, 'ff');
+  const small = peakRss(bucket, table, r.atMs, '19', false);
+  const large = peakRss(bucket, table, r.atMs, 'ff', false);
+  const smallPacked = peakRss(bucket, table, r.atMs, '19', true);
+  const largePacked = peakRss(bucket, table, r.atMs, 'ff', true);
   const lower = Math.min(r.listGet, r.batchWrite);
   const rows: Array<[string, string, string]> = [
     [
@@ -410,14 +461,21 @@ async function fullRun(bucket: string, table: string) {
       `${(w.handler / w.raw).toFixed(2)}x raw PUT loop (${w.raw.toFixed(0)}/s, target >= 0.8x); ${(w.handler / w.serial).toFixed(1)}x one-at-a-time (${w.serial.toFixed(0)}/s)`,
     ],
     [
-      `restore items/s (N=${ITEMS}, ${VERSIONS} versions each)`,
+      `restore items/s, no pack (N=${ITEMS}, ${VERSIONS} versions each)`,
       r.ours.toFixed(0),
       `${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s; target >= 0.7x); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(0)}/s; target >= 10x)`,
     ],
+    packedRow(r),
+    packCostRow(r),
     [
       `peak RSS restore N=${small.items} / N=${large.items}`,
       `${small.mb.toFixed(0)} / ${large.mb.toFixed(0)} MB`,
       `growth ${(large.mb - small.mb).toFixed(0)} MB (target <= 50 MB)`,
+    ],
+    [
+      `peak RSS restore with a pack N=${smallPacked.items} / N=${largePacked.items}`,
+      `${smallPacked.mb.toFixed(0)} / ${largePacked.mb.toFixed(0)} MB`,
+      `growth ${(largePacked.mb - smallPacked.mb).toFixed(0)} MB (target <= 50 MB)`,
     ],
     [
       'single item as of T',
@@ -430,7 +488,8 @@ async function fullRun(bucket: string, table: string) {
   const md = `# Benchmark results\n\nCommand: \`npm run bench -- ${args.join(' ')}\`  \nMachine: ${machine}  \nFigures: median of ${RUNS} run(s); ratios measured side by side in this run.\n\n| figure | value | against |\n| --- | --- | --- |\n${table_}\n`;
   console.log(md);
   if (!quick) writeFileSync(OUTPUT, md);
-  if (quick && !(r.single.s3Requests <= 3 && r.ours > 0 && w.handler > 0)) process.exitCode = 1;
+  if (quick && !(r.single.s3Requests <= 3 && r.ours > 0 && w.handler > 0 && r.fromPack === ITEMS))
+    process.exitCode = 1;
 }
 
 async function main() {

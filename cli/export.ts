@@ -8,6 +8,7 @@ interface ExportOptions extends LocationOptions {
   at?: string;
   out: string;
   concurrency?: string;
+  pack: boolean;
   json?: boolean;
 }
 
@@ -21,6 +22,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .option('--at <time>', 'ISO-8601 with a zone, or epoch ms (default: now)')
     .requiredOption('--out <path-or-s3-uri>', 'a file path (e.g. orders.json.gz) or s3://bucket/key.json.gz')
     .option('--concurrency <n>', 'S3 reads in flight (default 32)')
+    .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: ExportOptions) => {
       const { s3, dynamodb } = clientsFromEnv();
@@ -31,6 +33,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
           atMs: instantOf('--at', o.at),
           out: o.out,
           concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
+          usePack: o.pack,
         },
       );
       for (const w of summary.warnings) ctx.log.warn(w);

@@ -7,6 +7,7 @@ import { registerExport } from './export';
 import { registerHistory } from './history';
 import { registerLocate } from './locate';
 import { stderrLog } from './log';
+import { registerPack } from './pack';
 import { registerRestore } from './restore';
 import { registerShow } from './show';
 import { registerStream } from './stream';
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   registerExport(program, ctx);
   registerBackfill(program, ctx);
   registerVerify(program, ctx);
+  registerPack(program, ctx);
   registerHistory(program, ctx);
   registerShow(program, ctx);
   registerLocate(program, ctx);

@@ -20,6 +20,7 @@ interface RestoreOptions extends LocationOptions {
   yes?: boolean;
   concurrency?: string;
   maxWcu?: string;
+  pack: boolean;
   json?: boolean;
 }
 
@@ -44,6 +45,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option('--yes', 'with --in-place: do not ask before writing')
     .option('--concurrency <n>', 'S3 reads in flight (default 32)')
     .option('--max-wcu <n>', 'cap on write capacity units per second')
+    .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: RestoreOptions) => {
       const source = locationOf(o);
@@ -66,6 +68,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
         concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
         ...(o.maxWcu ? { maxWcu: positiveInt('--max-wcu', o.maxWcu, 1, 10_000_000) } : {}),
         ...(keys ? { keys } : {}),
+        usePack: o.pack,
       };
       const deps = { s3: clients.s3, dynamodb: clients.dynamodb, log: ctx.log };
       if (o.inPlace && o.targetTable === o.table && !o.dryRun && !o.yes) {
@@ -118,7 +121,7 @@ function describe(s: RestoreSummary): string {
   const lines = [
     head,
     `  put ${s.itemsPut}, deleted ${s.itemsDeleted}, unchanged ${s.itemsUnchanged}`,
-    `  ${s.versionsScanned} versions scanned, ${s.s3Requests} S3 and ${s.dynamodbRequests} DynamoDB requests, ${(s.durationMs / 1000).toFixed(1)} s`,
+    `  ${s.versionsScanned} versions scanned${s.pack ? `, ${s.itemsFromPack} items read from pack ${s.pack}` : ''}, ${s.s3Requests} S3 and ${s.dynamodbRequests} DynamoDB requests, ${(s.durationMs / 1000).toFixed(1)} s`,
   ];
   if (s.samples?.put.length) lines.push(`  e.g. put: ${s.samples.put.join(' ')}`);
   if (s.samples?.delete.length) lines.push(`  e.g. delete: ${s.samples.delete.join(' ')}`);

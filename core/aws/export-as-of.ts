@@ -15,6 +15,7 @@ import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { TaskPool } from '../task-pool';
 import { listGaps } from './gap-store';
 import { forEachItemAsOf } from './items-as-of';
+import { openPack } from './pack-reader';
 import { checkRestore } from './restore';
 
 export interface ExportRequest {
@@ -26,6 +27,8 @@ export interface ExportRequest {
   /** @default 32 */
   concurrency?: number;
   clockSkewMs?: number;
+  /** Read bodies from the table's best pack when it holds the chosen version. @default true */
+  usePack?: boolean;
 }
 
 export interface ExportSummary {
@@ -83,6 +86,7 @@ export async function exportAsOf(
   const write = async (line: string) => {
     if (!sink.stream.write(line)) await new Promise<void>((r) => sink.stream.once('drain', () => r()));
   };
+  const pack = req.usePack === false ? undefined : await openPack(deps.s3, req.source, req.atMs, counter);
   const pool = new TaskPool(Math.min(16, concurrency));
   for (const hh of prefixesOf(req.partition ?? WHOLE)) {
     await pool.submit(() =>
@@ -95,6 +99,7 @@ export async function exportAsOf(
           clockSkewMs: req.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
           concurrency: Math.max(2, Math.ceil(concurrency / 4)),
           counter,
+          ...(pack ? { pack: { pack, log: silentLog } } : {}),
         },
         async (item) => {
           if (!item.image) return;

@@ -15,6 +15,7 @@ import { BatchWriter } from './batch-writer';
 import { listGaps } from './gap-store';
 import { forEachItemAsOf, type ItemAsOf, itemAsOf } from './items-as-of';
 import { readManifest } from './manifest-store';
+import { openPack } from './pack-reader';
 import { imageHash, type TargetEntry, TargetSnapshot } from './target-snapshot';
 import { prepareTarget } from './target-table';
 import { listVersionsOfKey } from './version-store';
@@ -41,6 +42,8 @@ export interface RestoreRequest {
   maxWcu?: number;
   /** Bound on how far S3's clock may trail DynamoDB's. @default DEFAULT_CLOCK_SKEW_MS (2000) */
   clockSkewMs?: number;
+  /** Read bodies from the table's best pack when it holds the chosen version. @default true */
+  usePack?: boolean;
 }
 
 export interface RestoreSummary {
@@ -52,6 +55,9 @@ export interface RestoreSummary {
   itemsDeleted: number;
   itemsUnchanged: number;
   versionsScanned: number;
+  /** The pack read (whole-table restores), and how many items' bodies came from it. */
+  pack?: string;
+  itemsFromPack: number;
   s3Requests: number;
   dynamodbRequests: number;
   durationMs: number;
@@ -119,6 +125,7 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
     itemsDeleted: 0,
     itemsUnchanged: 0,
     versionsScanned: 0,
+    itemsFromPack: 0,
     s3Requests: 0,
     dynamodbRequests: 0,
     durationMs: 0,
@@ -171,6 +178,7 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
   };
 
   const apply = async (item: ItemAsOf, current: TargetEntry | undefined, key: () => ItemKey) => {
+    if (item.fromPack) summary.itemsFromPack++;
     if (item.image) {
       if (current && current.imageHash === imageHash(item.image)) summary.itemsUnchanged++;
       else await act('put', item.objectKey, { PutRequest: { Item: wireItemToSdk(item.image) } });
@@ -205,6 +213,8 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
     await pool.drain();
   } else {
     const partition = req.partition ?? WHOLE;
+    const pack = req.usePack === false ? undefined : await openPack(deps.s3, req.source, req.atMs, counter);
+    if (pack) summary.pack = pack.id;
     const snapshot = created
       ? undefined
       : await TargetSnapshot.take(deps.dynamodb, req.targetTable, names, req.source, partition, counter);
@@ -217,7 +227,11 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
             deps.s3,
             req.source,
             hh,
-            { ...options, concurrency: Math.max(2, Math.ceil(concurrency / 4)) },
+            {
+              ...options,
+              concurrency: Math.max(2, Math.ceil(concurrency / 4)),
+              ...(pack ? { pack: { pack, log: deps.log } } : {}),
+            },
             async (item) => {
               const current = target.get(item.objectKey);
               target.delete(item.objectKey);

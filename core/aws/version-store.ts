@@ -171,8 +171,20 @@ export async function readVersion(
   versionId: string,
   counter?: RequestCounter,
 ): Promise<{ body: string; meta: ChangeMeta | undefined }> {
+  const { body, metadata } = await readVersionRaw(s3, bucket, objectKey, versionId, counter);
+  return { body, meta: metaFromS3(metadata) };
+}
+
+/** One version's body and its S3 user metadata as stored (what a pack keeps). */
+export async function readVersionRaw(
+  s3: S3Client,
+  bucket: string,
+  objectKey: string,
+  versionId: string,
+  counter?: RequestCounter,
+): Promise<{ body: string; metadata: Record<string, string> }> {
   if (counter) counter.s3++;
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: versionId }));
   const body = (await out.Body?.transformToString('utf8')) ?? '';
-  return { body, meta: metaFromS3(out.Metadata) };
+  return { body, metadata: out.Metadata ?? {} };
 }

@@ -15,20 +15,14 @@ import { EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
 import { PK_SK, scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
-import { randomWorkload, type Workload } from '../support/workload';
+import { expectedAsOf, randomWorkload, type Workload } from '../support/workload';
 
 const { s3, dynamodb, bucket, table, loc, track } = scratchBackup('restore', PK_SK);
 const deps = { s3, dynamodb, log: silentLog };
 const KEYS = ['pk', 'sk'];
 let work: Workload;
 
-/** The model's state as of T, keyed by object key like tableState. */
-function expected(atMs: number): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [keyId, json] of work.model.asOf(atMs))
-    out.set(objectKeyFor(loc, work.keyOf.get(keyId) ?? {}), json);
-  return out;
-}
+const expected = (atMs: number) => expectedAsOf(work, loc, atMs);
 
 async function restoreInto(atMs: number, extra: Partial<Parameters<typeof restore>[1]> = {}) {
   const target = extra.targetTable ?? randomName('target');

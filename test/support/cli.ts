@@ -12,7 +12,7 @@ export interface CliResult {
 /** Runs `ddb-rewind` as a user would (bin script, real process, the test's environment). */
 export function runCli(
   args: string[],
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   timeoutMs = 120_000,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { canonicalItemJson, type WireItem } from '../../core/ddb-json';
+import { type BackupLocation, objectKeyFor } from '../../core/object-key';
 import type { EventBuilder } from './fixtures';
 
 /** Deterministic random numbers (mulberry32) so a failing workload can be replayed by seed. */
@@ -122,4 +123,12 @@ export function randomWorkload(
     records.push(record);
   }
   return { records, model, keyOf, firstS: startS, lastS: timeS };
+}
+
+/** The workload's table as of T, keyed by object key like tableState. */
+export function expectedAsOf(work: Workload, loc: BackupLocation, atMs: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [keyId, json] of work.model.asOf(atMs))
+    out.set(objectKeyFor(loc, work.keyOf.get(keyId) ?? {}), json);
+  return out;
 }

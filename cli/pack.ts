@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { clientsFromEnv } from '../core/aws/clients';
+import { writePack } from '../core/aws/pack-writer';
+import { assertVersionedBucket } from '../core/aws/version-store';
+import type { CliContext } from './context';
+import { type LocationOptions, locationOf, positiveInt, withBackupOptions } from './options';
+
+interface PackOptions extends LocationOptions {
+  concurrency?: string;
+  json?: boolean;
+}
+
+export function registerPack(program: Command, ctx: CliContext): void {
+  withBackupOptions(
+    program
+      .command('pack')
+      .description(
+        "copy every item's newest version into a few large objects, so whole-table restores and exports read those instead of one GET per item (only changed items are read again)",
+      ),
+  )
+    .option('--concurrency <n>', 'S3 reads in flight (default 32)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: PackOptions) => {
+      const loc = locationOf(o);
+      const concurrency = positiveInt('--concurrency', o.concurrency, 32, 1024);
+      const { s3 } = clientsFromEnv();
+      await assertVersionedBucket(s3, loc.bucket);
+      const summary = await writePack({ s3, log: ctx.log }, loc, { concurrency });
+      ctx.print(
+        o.json
+          ? JSON.stringify(summary, null, 2)
+          : `packed ${summary.items} items of ${loc.table} as pack ${summary.packId} (${summary.reused} unchanged since ${summary.previous ?? 'no earlier pack'}), ${summary.s3Requests} S3 requests, ${(summary.durationMs / 1000).toFixed(1)} s`,
+      );
+    });
+}

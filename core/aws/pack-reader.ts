@@ -1,0 +1,125 @@
+import { GetObjectCommand, NoSuchKey, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import type { Log } from '../log';
+import type { BackupLocation } from '../object-key';
+import {
+  choosePack,
+  chunkKey,
+  compareObjectKeys,
+  decodeChunk,
+  PACK_FORMAT,
+  type PackEntry,
+  type PackManifest,
+  packManifestKey,
+  packsRoot,
+} from '../pack-format';
+import type { RequestCounter } from './version-store';
+
+/** A finished pack, ready to read. */
+export interface Pack {
+  id: string;
+  manifest: PackManifest;
+}
+
+/** The ids of every pack of the table, finished or not. */
+export async function listPackIds(s3: S3Client, loc: BackupLocation): Promise<string[]> {
+  const root = packsRoot(loc);
+  const ids: string[] = [];
+  for await (const page of paginateListObjectsV2(
+    { client: s3 },
+    { Bucket: loc.bucket, Prefix: root, Delimiter: '/' },
+  )) {
+    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) ids.push(p.Prefix.slice(root.length, -1));
+  }
+  return ids;
+}
+
+async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await out.Body?.transformToByteArray();
+  } catch (err) {
+    if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+}
+
+/** The finished pack best suited to a read as of `atMs` (see choosePack), or undefined. */
+export async function openPack(
+  s3: S3Client,
+  loc: BackupLocation,
+  atMs: number,
+  counter?: RequestCounter,
+): Promise<Pack | undefined> {
+  if (counter) counter.s3++;
+  for (const id of choosePack(await listPackIds(s3, loc), atMs)) {
+    if (counter) counter.s3++;
+    const bytes = await getBytes(s3, loc.bucket, packManifestKey(loc, id));
+    if (!bytes) continue;
+    const manifest = JSON.parse(Buffer.from(bytes).toString('utf8')) as PackManifest;
+    if (manifest.format === PACK_FORMAT) return { id, manifest };
+  }
+  return undefined;
+}
+
+/**
+ * Walks one hash prefix of a pack alongside a listing of that prefix: `find` must be called with
+ * object keys in listing order, one call at a time. Holds one chunk in memory. A chunk that cannot
+ * be read is logged once; the rest of the prefix then reads from S3 as if there were no pack.
+ */
+export class PackCursor {
+  private chunk = -1;
+  private entries: Array<PackEntry | undefined> = [];
+  private pos = 0;
+  private broken = false;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly loc: BackupLocation,
+    private readonly pack: Pack,
+    private readonly hh: string,
+    private readonly log: Log,
+    private readonly counter?: RequestCounter,
+  ) {}
+
+  async find(objectKey: string): Promise<PackEntry | undefined> {
+    const lastKeys = this.pack.manifest.prefixes[this.hh]?.lastKeys ?? [];
+    while (!this.broken) {
+      const entry = this.entries[this.pos];
+      if (entry) {
+        const c = compareObjectKeys(entry.objectKey, objectKey);
+        if (c > 0) return undefined;
+        // Consumed entries are dropped as the cursor passes them: a chunk is freed as it is read.
+        this.entries[this.pos++] = undefined;
+        if (c === 0) return entry;
+        continue;
+      }
+      // Next chunk that can hold objectKey; chunks wholly before it are never read.
+      let next = this.chunk + 1;
+      while (next < lastKeys.length && compareObjectKeys(lastKeys[next] as string, objectKey) < 0) next++;
+      if (next >= lastKeys.length) return undefined;
+      await this.load(next);
+    }
+    return undefined;
+  }
+
+  private async load(n: number): Promise<void> {
+    this.chunk = n;
+    this.entries = [];
+    this.pos = 0;
+    const key = chunkKey(this.loc, this.pack.id, this.hh, n);
+    try {
+      if (this.counter) this.counter.s3++;
+      const bytes = await getBytes(this.s3, this.loc.bucket, key);
+      if (!bytes) throw new Error('chunk missing');
+      this.entries = decodeChunk(bytes);
+    } catch (err) {
+      this.broken = true;
+      this.log.warn('pack chunk unreadable; reading these items from their versions instead', {
+        pack: this.pack.id,
+        hashPrefix: this.hh,
+        chunk: n,
+        error: (err as Error).message,
+      });
+    }
+  }
+}
