@@ -11,18 +11,21 @@ import { parseInstant } from './time-arg';
  *   each a `restore` event for one range of hash prefixes.
  * - `{"action":"restore", ...request, "partition"?: {"from":"00","to":"ff"}, "keys"?: [...]}`
  *   runs the restore and returns its summary.
+ * - `{"action":"pack", "table", "bucket", "prefix"?}` writes a pack of the backup (see
+ *   pack-format.ts) and returns its summary; the scheduled rule of `packSchedule` sends it.
  *
  * request: `table`, `bucket`, `prefix`?, `at`? (ISO-8601 with zone or epoch ms; default now),
  * `targetTable`, `mode`? (upsert | rewind), `createTable`?, `dryRun`?, `inPlace`?,
  * `concurrency`?, `maxWcu`?
  */
 export interface RestoreEvent {
-  action: 'plan' | 'restore';
+  action: 'plan' | 'restore' | 'pack';
   table: string;
   bucket: string;
   prefix?: string;
   at?: string | number;
-  targetTable: string;
+  /** Required by plan and restore. */
+  targetTable?: string;
   mode?: 'upsert' | 'rewind';
   createTable?: boolean;
   dryRun?: boolean;
@@ -35,16 +38,19 @@ export interface RestoreEvent {
 }
 
 export function checkRestoreEvent(event: RestoreEvent) {
-  if (event.action !== 'plan' && event.action !== 'restore') {
-    throw new InputError(`Expected "action" to be "plan" or "restore", got ${JSON.stringify(event.action)}`);
+  if (event.action !== 'plan' && event.action !== 'restore' && event.action !== 'pack') {
+    throw new InputError(
+      `Expected "action" to be "plan", "restore" or "pack", got ${JSON.stringify(event.action)}`,
+    );
   }
-  if (!event.targetTable) throw new InputError('Expected "targetTable" in the restore event');
+  if (!event.targetTable && event.action !== 'pack')
+    throw new InputError('Expected "targetTable" in the restore event');
   if (event.mode !== undefined && event.mode !== 'upsert' && event.mode !== 'rewind') {
     throw new InputError(`Expected "mode" to be "upsert" or "rewind", got ${JSON.stringify(event.mode)}`);
   }
   const source = backupLocation(event.bucket, event.table, event.prefix ?? '');
   const atMs = event.at === undefined ? Date.now() : parseInstant('at', String(event.at));
-  return { source, atMs };
+  return { source, atMs, targetTable: event.targetTable ?? '' };
 }
 
 /**

@@ -1,6 +1,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -132,6 +134,14 @@ export interface TableBackupProps extends BackupBucketProps, WriterOptions, Alar
    * @default Duration.minutes(10)
    */
   readonly backupLagThreshold?: Duration;
+  /**
+   * When to write a pack of the backup (`ddb-rewind pack`): whole-table restores then read a few
+   * large objects instead of one GET per item. Each pack reads only the items changed since the
+   * last; the restore function runs it, so the backup must be listable within its 15 minutes
+   * (larger tables: run `ddb-rewind pack` on a host, on a schedule of your own).
+   * @default - no scheduled pack
+   */
+  readonly packSchedule?: events.Schedule;
   /**
    * Retention of the functions' and the state machine's logs.
    * @default RetentionDays.THREE_MONTHS
@@ -288,11 +298,35 @@ export class TableBackup extends Construct {
         resources: [this.bucket.arnForObjects(`${folders.tableRoot}*`)],
       }),
     );
+    if (props.packSchedule) {
+      restore.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WritePacks',
+          actions: ['s3:PutObject'],
+          resources: [this.bucket.arnForObjects(`${folders.tableRoot}_packs/*`)],
+        }),
+      );
+      new events.Rule(this, 'PackSchedule', {
+        description: `ddb-rewind: packs the backup of ${name} for fast whole-table restores`,
+        schedule: props.packSchedule,
+        targets: [
+          new targets.LambdaFunction(restore.fn, {
+            event: events.RuleTargetInput.fromObject({
+              action: 'pack',
+              table: this.tableName,
+              bucket: this.bucket.bucketName,
+              prefix: folders.prefix,
+            }),
+            retryAttempts: 2,
+          }),
+        ],
+      });
+    }
     if (this.encryptionKey) {
       restore.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'UseBucketKey',
-          actions: ['kms:Decrypt'],
+          actions: props.packSchedule ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
           resources: [this.encryptionKey.keyArn],
           conditions: s3ViaService,
         }),

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { dynamodbClient, s3Client } from '../../core/aws/clients';
 import { readManifest } from '../../core/aws/manifest-store';
+import { type PackSummary, writePack } from '../../core/aws/pack-writer';
 import { checkRestore, type RestoreSummary, restore } from '../../core/aws/restore';
 import { prepareTarget } from '../../core/aws/target-table';
 import { checkRestoreEvent, planPartitions, type RestoreEvent } from '../../core/restore-event';
@@ -11,12 +12,13 @@ const deps = { s3: s3Client(), dynamodb: dynamodbClient(), log: logger };
 
 export async function handler(
   event: RestoreEvent,
-): Promise<RestoreSummary | { at: number; partitions: RestoreEvent[] }> {
-  const { source, atMs } = checkRestoreEvent(event);
+): Promise<RestoreSummary | PackSummary | { at: number; partitions: RestoreEvent[] }> {
+  const { source, atMs, targetTable } = checkRestoreEvent(event);
+  if (event.action === 'pack') return writePack(deps, source, { concurrency: event.concurrency ?? 32 });
   const request = {
     source,
     atMs,
-    targetTable: event.targetTable,
+    targetTable,
     mode: event.mode ?? 'upsert',
     createTable: Boolean(event.createTable),
     dryRun: Boolean(event.dryRun),
@@ -29,7 +31,7 @@ export async function handler(
   if (event.action === 'plan') {
     await checkRestore(deps, request);
     if (event.createTable && !event.dryRun)
-      await prepareTarget(deps.dynamodb, await readManifest(deps.s3, source), event.targetTable, true);
+      await prepareTarget(deps.dynamodb, await readManifest(deps.s3, source), targetTable, true);
     return planPartitions(event, atMs);
   }
   return restore(deps, request);

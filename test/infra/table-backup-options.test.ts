@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -326,5 +327,60 @@ describe('two tables in one stack', () => {
 
   it('passes the AWS Solutions checks', () => {
     expect(nagErrors(stack)).toEqual([]);
+  });
+});
+
+describe('a pack schedule', () => {
+  const stack = testStack({ fast: true });
+  const backup = new TableBackup(stack, 'Orders', {
+    table: 'orders',
+    encryption: 'KMS',
+    packSchedule: events.Schedule.rate(Duration.days(1)),
+  });
+  const template = Template.fromStack(stack);
+
+  it('sends the restore function a pack event for this table every day', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 day)',
+      Targets: [
+        Match.objectLike({
+          Arn: getAtt(backup.restoreFunction),
+          RetryPolicy: { MaximumRetryAttempts: 2 },
+        }),
+      ],
+    });
+    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0] as {
+      Properties: { Targets: Array<{ Input: unknown }> };
+    };
+    const input = JSON.stringify(stack.resolve(rule.Properties.Targets[0]?.Input));
+    expect(input).toContain('\\"action\\":\\"pack\\"');
+    expect(input).toContain('\\"table\\":\\"orders\\"');
+  });
+
+  it('lets the restore function write packs, and only packs, encrypted with the bucket key', () => {
+    const statements = roleStatements(template, backup.restoreFunction.role!);
+    expect(statements).toContainEqual({
+      Sid: 'WritePacks',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: objectsArn(backup.bucket, '/orders/_packs/*'),
+    });
+    expect(statements.find((s) => s.Sid === 'UseBucketKey')?.Action).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+    ]);
+    expect(nagErrors(backup)).toEqual([]);
+  });
+});
+
+describe('no pack schedule (the default)', () => {
+  const stack = testStack({ fast: true });
+  const backup = new TableBackup(stack, 'Orders', { table: 'orders' });
+  const template = Template.fromStack(stack);
+
+  it('has no rule, and the restore function cannot write to the bucket', () => {
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    const actions = roleStatements(template, backup.restoreFunction.role!).flatMap((s) => s.Action);
+    expect(actions).not.toContain('s3:PutObject');
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { PackSummary } from '../../core/aws/pack-writer';
 import type { RestoreSummary } from '../../core/aws/restore';
 import { runStream } from '../../core/aws/stream-runner';
 import { streamHandler, writeStreamBatch } from '../../core/aws/stream-writer';
@@ -67,9 +68,27 @@ describe('the restore Lambda handler', () => {
     expect([...state.values()].every((json) => json.includes('"v":{"N":"1"}'))).toBe(true);
   });
 
+  it("packs the backup on the schedule's event; the partition restores then read the pack", async () => {
+    const packed = (await restoreHandler({ action: 'pack', table, bucket })) as PackSummary;
+    expect(packed.items).toBe(200);
+    const target = track(randomName('doors-packed'));
+    const plan = (await restoreHandler({
+      action: 'plan',
+      table,
+      bucket,
+      targetTable: target,
+      createTable: true,
+      partitions: 2,
+    })) as { partitions: RestoreEvent[] };
+    const summaries = (await Promise.all(plan.partitions.map((p) => restoreHandler(p)))) as RestoreSummary[];
+    expect(summaries.map((s) => s.pack)).toEqual([packed.packId, packed.packId]);
+    expect(summaries.reduce((n, s) => n + s.itemsFromPack, 0)).toBe(200);
+    expect((await tableState(dynamodb, target, loc, ['pk'])).size).toBe(200);
+  });
+
   it('refuses an event without an action or target in one line', async () => {
     await expect(restoreHandler({ table, bucket } as unknown as RestoreEvent)).rejects.toThrow(
-      /Expected "action" to be "plan" or "restore"/,
+      /Expected "action" to be "plan", "restore" or "pack"/,
     );
   });
 });
