@@ -133,6 +133,7 @@ async function main(): Promise<void> {
   npx ddb-rewind restore --table ${table} --bucket ${bucket} --at ${at} --target-table ${target} --keys '{"pk":"order#5"}' --mode rewind
   npx ddb-rewind show --table ${table} --bucket ${bucket} --key '{"pk":"order#5"}' --at ${at}
   npx ddb-rewind changes --table ${table} --bucket ${bucket} --since ${new Date(boundary - 120_000).toISOString()}
+  npx ddb-rewind pack --table ${table} --bucket ${bucket}   # whole-table restores then skip the per-item GETs
   npx ddb-rewind --help`);
 }
 
