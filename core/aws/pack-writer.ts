@@ -32,9 +32,10 @@ export interface PackSummary {
 
 /**
  * Writes a pack of the table's backup: for every item the version holding it as of now (for a
- * deleted item, its tombstone) with body and metadata. Items whose version is in the previous pack are copied from it,
- * so a pack made daily reads only what changed since the last one. pack.json goes last: until it
- * exists, readers ignore the pack; a killed run leaves an unfinished pack that is never used.
+ * deleted item, its tombstone) with body and metadata. Items whose version is in the previous
+ * pack are copied from it, so a pack made daily reads only what changed since the last one.
+ * pack.json goes last: until it exists, readers ignore the pack; a killed run leaves an
+ * unfinished pack that is never used.
  */
 export async function writePack(
   deps: { s3: S3Client; log: Log; now?: () => number },
@@ -76,8 +77,8 @@ export async function writePack(
             Bucket: loc.bucket,
             Key: chunkKey(loc, id, hh, n),
             Body: encodeChunk(entries),
-            ContentType: 'application/x-ndjson',
-            ContentEncoding: 'gzip',
+            // Not Content-Encoding gzip: a client or proxy could then inflate it on the way.
+            ContentType: 'application/gzip',
           }),
         );
       };
