@@ -8,7 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -143,6 +143,14 @@ export interface TableBackupProps extends BackupBucketProps, WriterOptions, Alar
    */
   readonly packSchedule?: events.Schedule;
   /**
+   * With `packSchedule`: packs older than this expire (a lifecycle rule on `<table>/_packs/`,
+   * noncurrent copies a day later), added when the bucket is a `Bucket` of this app; on an
+   * imported bucket add such a rule yourself. Restores never need an old pack: they fall back to
+   * a newer one or to GETs.
+   * @default Duration.days(30)
+   */
+  readonly packRetention?: Duration;
+  /**
    * Retention of the functions' and the state machine's logs.
    * @default RetentionDays.THREE_MONTHS
    */
@@ -194,14 +202,24 @@ export class TableBackup extends Construct {
     const source = streamSource(this, props.table, props.streamViewType);
     this.tableName = source.tableName;
 
+    let concrete: s3.Bucket | undefined;
     if (props.bucket) {
       this.bucket = asBucket(props.bucket);
       this.encryptionKey = props.encryptionKey ?? this.bucket.encryptionKey;
+      if (props.bucket instanceof s3.Bucket) concrete = props.bucket;
     } else {
       const created = new BackupBucket(this, 'Backup', props);
       if (!props.serverAccessLogsBucket) acknowledgeNoAccessLogs(created.bucket);
       this.bucket = asBucket(created.bucket);
       this.encryptionKey = created.encryptionKey;
+      concrete = created.bucket;
+    }
+    if (props.packSchedule) {
+      concrete?.addLifecycleRule({
+        prefix: `${folders.tableRoot}_packs/`,
+        expiration: props.packRetention ?? Duration.days(30),
+        noncurrentVersionExpiration: Duration.days(1),
+      });
     }
     const tableArn = Stack.of(this).formatArn({
       service: 'dynamodb',

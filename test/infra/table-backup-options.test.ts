@@ -357,6 +357,21 @@ describe('a pack schedule', () => {
     expect(input).toContain('\\"table\\":\\"orders\\"');
   });
 
+  it('expires packs after 30 days, and their noncurrent copies a day later', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Prefix: 'orders/_packs/',
+            ExpirationInDays: 30,
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            Status: 'Enabled',
+          }),
+        ]),
+      },
+    });
+  });
+
   it('lets the restore function write packs, and only packs, encrypted with the bucket key', () => {
     const statements = roleStatements(template, backup.restoreFunction.role!);
     expect(statements).toContainEqual({
@@ -380,6 +395,7 @@ describe('no pack schedule (the default)', () => {
 
   it('has no rule, and the restore function cannot write to the bucket', () => {
     template.resourceCountIs('AWS::Events::Rule', 0);
+    expect(JSON.stringify(template.findResources('AWS::S3::Bucket'))).not.toContain('_packs');
     const actions = roleStatements(template, backup.restoreFunction.role!).flatMap((s) => s.Action);
     expect(actions).not.toContain('s3:PutObject');
   });
