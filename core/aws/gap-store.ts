@@ -1,6 +1,7 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Gap } from '../gaps';
 import { type BackupLocation, metaRoot } from '../object-key';
+import { readJsonIfExists } from './version-store';
 
 const gapsRoot = (loc: BackupLocation) => `${metaRoot(loc)}gaps/`;
 
@@ -64,12 +65,5 @@ export async function recordBackfillCompleted(
 }
 
 export async function lastBackfillStart(s3: S3Client, loc: BackupLocation): Promise<number | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: backfillKey(loc) }));
-    return (JSON.parse((await out.Body?.transformToString()) ?? '{}') as { startedAtMs?: number })
-      .startedAtMs;
-  } catch (err) {
-    if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw err;
-  }
+  return (await readJsonIfExists<{ startedAtMs?: number }>(s3, loc.bucket, backfillKey(loc)))?.startedAtMs;
 }

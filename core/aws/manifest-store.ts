@@ -3,22 +3,16 @@ import {
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type BackupLocation, metaRoot } from '../object-key';
 import { manifestFromDescription, sameSchema, type TableManifest } from '../table-manifest';
+import { readJsonIfExists } from './version-store';
 
 export const manifestKey = (loc: BackupLocation): string => `${metaRoot(loc)}table.json`;
 
 /** The backup's current table description, or undefined if none was recorded yet. */
-export async function readManifest(s3: S3Client, loc: BackupLocation): Promise<TableManifest | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: manifestKey(loc) }));
-    return JSON.parse((await out.Body?.transformToString('utf8')) ?? '') as TableManifest;
-  } catch (err) {
-    if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw err;
-  }
-}
+export const readManifest = (s3: S3Client, loc: BackupLocation): Promise<TableManifest | undefined> =>
+  readJsonIfExists<TableManifest>(s3, loc.bucket, manifestKey(loc));
 
 export async function writeManifest(
   s3: S3Client,

@@ -1,4 +1,4 @@
-import { GetObjectCommand, NoSuchKey, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import type { Log } from '../log';
 import type { BackupLocation } from '../object-key';
 import {
@@ -12,7 +12,7 @@ import {
   packManifestKey,
   packsRoot,
 } from '../pack-format';
-import type { RequestCounter } from './version-store';
+import { type RequestCounter, readJsonIfExists, readObjectIfExists } from './version-store';
 
 /** A finished pack, ready to read. */
 export interface Pack {
@@ -33,16 +33,6 @@ export async function listPackIds(s3: S3Client, loc: BackupLocation): Promise<st
   return ids;
 }
 
-async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await out.Body?.transformToByteArray();
-  } catch (err) {
-    if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw err;
-  }
-}
-
 /** The finished pack best suited to a read as of `atMs` (see choosePack), or undefined. */
 export async function openPack(
   s3: S3Client,
@@ -53,10 +43,8 @@ export async function openPack(
   if (counter) counter.s3++;
   for (const id of choosePack(await listPackIds(s3, loc), atMs)) {
     if (counter) counter.s3++;
-    const bytes = await getBytes(s3, loc.bucket, packManifestKey(loc, id));
-    if (!bytes) continue;
-    const manifest = JSON.parse(Buffer.from(bytes).toString('utf8')) as PackManifest;
-    if (manifest.format === PACK_FORMAT) return { id, manifest };
+    const manifest = await readJsonIfExists<PackManifest>(s3, loc.bucket, packManifestKey(loc, id));
+    if (manifest?.format === PACK_FORMAT) return { id, manifest };
   }
   return undefined;
 }
@@ -109,7 +97,7 @@ export class PackCursor {
     const key = chunkKey(this.loc, this.pack.id, this.hh, n);
     try {
       if (this.counter) this.counter.s3++;
-      const bytes = await getBytes(this.s3, this.loc.bucket, key);
+      const bytes = await readObjectIfExists(this.s3, this.loc.bucket, key);
       if (!bytes) throw new Error('chunk missing');
       this.entries = decodeChunk(bytes);
     } catch (err) {

@@ -5,6 +5,7 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
+  NoSuchKey,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -187,4 +188,25 @@ export async function readVersionRaw(
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: versionId }));
   const body = (await out.Body?.transformToString('utf8')) ?? '';
   return { body, metadata: out.Metadata ?? {} };
+}
+
+/** The current object at `key`, or undefined when there is none (state files, pack parts). */
+export async function readObjectIfExists(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<Uint8Array | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await out.Body?.transformToByteArray();
+  } catch (err) {
+    if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+}
+
+/** The current object at `key` parsed as JSON, or undefined when there is none. */
+export async function readJsonIfExists<T>(s3: S3Client, bucket: string, key: string): Promise<T | undefined> {
+  const bytes = await readObjectIfExists(s3, bucket, key);
+  return bytes && (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
 }

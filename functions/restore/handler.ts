@@ -14,7 +14,8 @@ export async function handler(
   event: RestoreEvent,
 ): Promise<RestoreSummary | PackSummary | { at: number; partitions: RestoreEvent[] }> {
   const { source, atMs, targetTable } = checkRestoreEvent(event);
-  if (event.action === 'pack') return writePack(deps, source, { concurrency: event.concurrency ?? 32 });
+  if (event.action === 'pack')
+    return writePack(deps, source, event.concurrency ? { concurrency: event.concurrency } : {});
   const request = {
     source,
     atMs,
