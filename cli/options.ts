@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors';
+import { wholeNumber } from '../core/number-arg';
 import { type BackupLocation, backupLocation } from '../core/object-key';
 import { parseInstant } from '../core/time-arg';
 
@@ -18,19 +19,12 @@ export const locationOf = (o: LocationOptions): BackupLocation =>
 export const instantOf = (flag: string, text: string | undefined, now = Date.now()): number =>
   text === undefined ? now : parseInstant(flag, text);
 
-export function positiveInt(
+export const positiveInt = (
   flag: string,
   text: string | undefined,
   fallback: number,
   max = 1_000_000,
-): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new InputError(`Expected \`${flag}\` to be a whole number from 1 to ${max}, got \`${text}\``);
-  }
-  return n;
-}
+): number => wholeNumber(flag, text, { min: 1, max, fallback });
 
 /** A flag that takes inline JSON or the path of a file holding it. */
 export function jsonOrFile(text: string): string {
