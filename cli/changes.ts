@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
 import { changesIn } from '../core/aws/changes';
 import { clientsFromEnv } from '../core/aws/clients';
 import { parseInstant } from '../core/time-arg';
@@ -28,6 +29,8 @@ export function registerChanges(program: Command, ctx: CliContext): void {
       const untilMs = instantOf('--until', o.until);
       const limit = positiveInt('--limit', o.limit, 1000, 10_000_000);
       const { s3 } = clientsFromEnv();
+      const now = Date.now();
+      await assertAnswerable(s3, loc, undefined, askedInstants({ sinceMs, untilMs }, now), now);
       const listed: Array<{ objectKey: string; changes: number }> = [];
       let more = 0;
       const report = await changesIn(s3, loc, { sinceMs, untilMs }, (item) => {

@@ -27,7 +27,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .action(async (o: ExportOptions) => {
       const { s3, dynamodb } = clientsFromEnv();
       const summary = await exportAsOf(
-        { s3, dynamodb },
+        { s3, dynamodb, log: ctx.log },
         {
           source: locationOf(o),
           atMs: instantOf('--at', o.at),

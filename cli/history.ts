@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import type { Colors } from 'picocolors/types';
+import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
 import { clientsFromEnv } from '../core/aws/clients';
 import { type HistoryEntry, itemHistory } from '../core/aws/item-history';
 import { readManifest } from '../core/aws/manifest-store';
 import { formatChange } from '../core/history-format';
 import { parseKeys } from '../core/item-key';
+import { horizonNote } from '../core/retention';
 import { parseInstant } from '../core/time-arg';
 import type { CliContext } from './context';
 import { type LocationOptions, locationOf, withBackupOptions } from './options';
@@ -33,9 +35,15 @@ export function registerHistory(program: Command, ctx: CliContext): void {
       const loc = locationOf(o);
       const { s3 } = clientsFromEnv();
       const [key] = parseKeys('--key', o.key, await readManifest(s3, loc));
-      const history = await itemHistory(s3, loc, key ?? {}, {
+      const window = {
         ...(o.since ? { sinceMs: parseInstant('--since', o.since) } : {}),
         ...(o.until ? { untilMs: parseInstant('--until', o.until) } : {}),
+      };
+      const now = Date.now();
+      const horizon = await assertAnswerable(s3, loc, undefined, askedInstants(window, now), now);
+      const history = await itemHistory(s3, loc, key ?? {}, {
+        ...window,
+        ...(horizon.kind === 'since' ? { horizonMs: horizon.fromMs } : {}),
       });
       if (o.json) {
         ctx.print(JSON.stringify(history, null, 2));
@@ -43,6 +51,8 @@ export function registerHistory(program: Command, ctx: CliContext): void {
       }
       const color = ctx.isTty ? pc : pc.createColors(false);
       ctx.print(color.bold(`${history.objectKey}: ${history.entries.length} changes`));
+      if (horizon.kind === 'since' && window.sinceMs === undefined)
+        ctx.print(color.dim(horizonNote(horizon)));
       for (const e of history.entries) ctx.print(describe(e, color));
       if (history.duplicatesSkipped)
         ctx.print(color.dim(`(${history.duplicatesSkipped} redelivered copies shown once)`));

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { assertAnswerable } from '../core/aws/backup-check';
 import { clientsFromEnv } from '../core/aws/clients';
 import { itemHistory, stateAt } from '../core/aws/item-history';
 import { itemAsOf } from '../core/aws/items-as-of';
@@ -29,7 +30,9 @@ export function registerShow(program: Command, ctx: CliContext): void {
       const loc = locationOf(o);
       const atMs = instantOf('--at', o.at);
       const { s3 } = clientsFromEnv();
-      const [key] = parseKeys('--key', o.key, await readManifest(s3, loc));
+      const manifest = await readManifest(s3, loc);
+      const [key] = parseKeys('--key', o.key, manifest);
+      const horizon = await assertAnswerable(s3, loc, manifest, [{ flag: '--at', atMs }], Date.now());
       const objectKey = objectKeyFor(loc, key ?? {});
       const versions = await listVersionsOfKey(s3, loc.bucket, objectKey);
       const item = await itemAsOf(s3, loc.bucket, objectKey, versions, {
@@ -37,7 +40,11 @@ export function registerShow(program: Command, ctx: CliContext): void {
         clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
         counter: { s3: 0, versions: 0 },
       });
-      const span = stateAt(await itemHistory(s3, loc, key ?? {}), atMs);
+      const span = stateAt(
+        await itemHistory(s3, loc, key ?? {}, horizon.kind === 'since' ? { horizonMs: horizon.fromMs } : {}),
+        atMs,
+      );
+      const before = horizon.kind === 'since' ? `before ${iso(horizon.fromMs)}` : 'before the backup';
       const doc = {
         at: new Date(atMs).toISOString(),
         exists: Boolean(item.image),
@@ -48,7 +55,7 @@ export function registerShow(program: Command, ctx: CliContext): void {
       };
       if (o.json) ctx.print(JSON.stringify(doc, null, 2));
       else if (item.image) {
-        ctx.print(`${objectKey} as of ${doc.at} (exists since ${doc.existedSince ?? 'before the backup'}):`);
+        ctx.print(`${objectKey} as of ${doc.at} (exists since ${doc.existedSince ?? before}):`);
         ctx.print(JSON.stringify(item.image, null, 2));
       } else {
         const until = doc.existedUntil ? `; it was deleted at ${doc.existedUntil}` : '';

@@ -23,7 +23,26 @@ export class ConfigurationError extends RewindError {
 
 /** The backup does not hold what the request needs (no coverage at T, no table description, ...). */
 export class BackupStateError extends RewindError {
-  override readonly name = 'BackupStateError';
+  override readonly name: string = 'BackupStateError';
+}
+
+/** The bucket holds no backup of the table: every reader says so the same way. */
+export class NoBackupError extends BackupStateError {
+  override readonly name = 'NoBackupError';
+  constructor(where: { bucket: string; prefix: string; table: string }) {
+    super(
+      `No backup of table ${where.table} at s3://${where.bucket}/${where.prefix}${where.table}/: check --bucket, --prefix and --table, or start backing it up (ddb-rewind stream / the CDK construct)`,
+    );
+  }
+}
+
+/**
+ * DynamoDB kept refusing writes (capacity): what was written stays, and running the same command
+ * again converges. Exit 1, not 2: the input was fine and the target may be partly written.
+ */
+export class CapacityError extends RewindError {
+  override readonly name = 'CapacityError';
+  override readonly exitCode = 1;
 }
 
 /** A stream record that can never be stored as it is: it is parked, not retried forever. */

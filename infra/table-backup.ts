@@ -316,6 +316,14 @@ export class TableBackup extends Construct {
         resources: [this.bucket.arnForObjects(`${folders.tableRoot}*`)],
       }),
     );
+    restore.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        // Readers refuse instants whose versions a lifecycle rule may have deleted (core/retention.ts).
+        sid: 'ReadRetentionRules',
+        actions: ['s3:GetLifecycleConfiguration'],
+        resources: [this.bucket.bucketArn],
+      }),
+    );
     if (props.packSchedule) {
       restore.role.addToPrincipalPolicy(
         new iam.PolicyStatement({

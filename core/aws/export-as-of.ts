@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { InputError } from '../errors';
 import { gapsTouching, gapWarning } from '../gaps';
-import { silentLog } from '../log';
+import { type Log, silentLog } from '../log';
 import type { BackupLocation } from '../object-key';
 import { type Partition, prefixesOf, WHOLE } from '../partition';
 import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
@@ -16,7 +16,7 @@ import { TaskPool } from '../task-pool';
 import { listGaps } from './gap-store';
 import { forEachItemAsOf } from './items-as-of';
 import { openPack } from './pack-reader';
-import { checkRestore } from './restore';
+import { checkRestore, type RestoreDeps } from './restore';
 
 export interface ExportRequest {
   source: BackupLocation;
@@ -68,14 +68,17 @@ function openSink(s3: S3Client, out: string): { stream: Writable; done: Promise<
  * large restores and for analytics. Streams: memory does not grow with the table.
  */
 export async function exportAsOf(
-  deps: { s3: S3Client; dynamodb: Parameters<typeof checkRestore>[0]['dynamodb'] },
+  given: Omit<RestoreDeps, 'log'> & { log?: Log },
   req: ExportRequest,
 ): Promise<ExportSummary> {
   const started = Date.now();
-  await checkRestore(
-    { s3: deps.s3, dynamodb: deps.dynamodb, log: silentLog },
-    { source: req.source, atMs: req.atMs, targetTable: `${req.source.table}-export`, mode: 'upsert' },
-  );
+  const deps = { ...given, log: given.log ?? silentLog };
+  await checkRestore(deps, {
+    source: req.source,
+    atMs: req.atMs,
+    targetTable: `${req.source.table}-export`,
+    mode: 'upsert',
+  });
   const touched = gapsTouching(await listGaps(deps.s3, req.source), req.atMs);
   const warnings = touched.length ? [gapWarning(req.source.table, touched)] : [];
   if (!req.out.startsWith('s3://')) await mkdir(dirname(req.out), { recursive: true });
@@ -99,7 +102,7 @@ export async function exportAsOf(
           clockSkewMs: req.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
           concurrency: Math.max(2, Math.ceil(concurrency / 4)),
           counter,
-          ...(pack ? { pack: { pack, log: silentLog } } : {}),
+          ...(pack ? { pack: { pack, log: deps.log } } : {}),
         },
         async (item) => {
           if (!item.image) return;

@@ -29,6 +29,13 @@ export interface ItemHistory {
   entries: HistoryEntry[];
   /** Redelivered copies of a change the log shows once. */
   duplicatesSkipped: number;
+  /**
+   * The retention horizon, when lifecycle rules delete old versions: changes before it are not
+   * listed (some may be gone), and the first change listed is diffed against the item as of it.
+   */
+  horizonMs?: number;
+  /** The item as of the horizon (exact: the version holding it is kept), when it existed then. */
+  imageAtHorizon?: WireItem;
   s3Requests: number;
 }
 
@@ -44,7 +51,7 @@ export async function itemHistory(
   s3: S3Client,
   loc: BackupLocation,
   key: ItemKey,
-  window: { sinceMs?: number; untilMs?: number } = {},
+  window: { sinceMs?: number; untilMs?: number; horizonMs?: number } = {},
 ): Promise<ItemHistory> {
   const counter: RequestCounter = { s3: 0 };
   const objectKey = objectKeyFor(loc, key);
@@ -86,12 +93,28 @@ export async function itemHistory(
       ...(image ? { image } : {}),
     };
     previous = image;
+    // Before the horizon some versions may have expired: only the state at the horizon is sure.
+    if (window.horizonMs !== undefined && r.meta.timeMs < window.horizonMs) continue;
     const inWindow =
       (window.sinceMs === undefined || r.meta.timeMs >= window.sinceMs) &&
       (window.untilMs === undefined || r.meta.timeMs <= window.untilMs);
     if (inWindow) entries.push(entry);
   }
-  return { objectKey, key, entries, duplicatesSkipped, s3Requests: counter.s3 };
+  const atHorizon =
+    window.horizonMs === undefined
+      ? undefined
+      : read.filter((r) => r.meta.timeMs < (window.horizonMs ?? 0)).at(-1);
+  return {
+    objectKey,
+    key,
+    entries,
+    duplicatesSkipped,
+    s3Requests: counter.s3,
+    ...(window.horizonMs !== undefined ? { horizonMs: window.horizonMs } : {}),
+    ...(atHorizon && atHorizon.meta.event !== 'REMOVE'
+      ? { imageAtHorizon: JSON.parse(atHorizon.body) as WireItem }
+      : {}),
+  };
 }
 
 /** The item as of T from its history, with the span it existed in (for `show`). */
@@ -99,7 +122,7 @@ export function stateAt(
   history: ItemHistory,
   atMs: number,
 ): { image?: WireItem; existedFromMs?: number; existedUntilMs?: number; nextChangeMs?: number } {
-  let image: WireItem | undefined;
+  let image: WireItem | undefined = history.imageAtHorizon;
   let from: number | undefined;
   let lastRemoveMs: number | undefined;
   let next: number | undefined;

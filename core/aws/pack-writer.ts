@@ -1,7 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { BackupStateError } from '../errors';
 import type { Log } from '../log';
-import { type BackupLocation, HASH_PREFIXES, itemsRoot, tableRoot } from '../object-key';
+import { type BackupLocation, HASH_PREFIXES, itemsRoot } from '../object-key';
 import {
   Chunker,
   chunkKey,
@@ -14,8 +13,9 @@ import {
 } from '../pack-format';
 import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { TaskPool } from '../task-pool';
+import { assertAnswerable } from './backup-check';
 import { versionAsOf } from './items-as-of';
-import { readManifest } from './manifest-store';
+import { requireManifest } from './manifest-store';
 import { openPack, PackCursor } from './pack-reader';
 import { listKeyVersions, readVersionRaw } from './version-store';
 
@@ -43,12 +43,9 @@ export async function writePack(
   options: { concurrency?: number } = {},
 ): Promise<PackSummary> {
   const started = Date.now();
-  if (!(await readManifest(deps.s3, loc))) {
-    throw new BackupStateError(
-      `No backup of table ${loc.table} at s3://${loc.bucket}/${tableRoot(loc)}: check --bucket, --prefix and --table`,
-    );
-  }
+  const described = await requireManifest(deps.s3, loc);
   const createdMs = deps.now?.() ?? Date.now();
+  await assertAnswerable(deps.s3, loc, described, [{ flag: 'now', atMs: createdMs }], createdMs);
   const counter = { s3: 1, versions: 0 };
   const previous = await openPack(deps.s3, loc, createdMs, counter);
   const id = packIdOf(createdMs);

@@ -1,7 +1,7 @@
 import { type DynamoDBClient, GetItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type SdkItem, sdkItemToWire, type WireItem, wireItemToSdk } from '../ddb-json';
-import { BackupStateError, InputError } from '../errors';
+import { InputError } from '../errors';
 import { gapsTouching, gapWarning } from '../gaps';
 import type { Log } from '../log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
@@ -11,10 +11,11 @@ import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { keyNames, type TableManifest } from '../table-manifest';
 import { TaskPool } from '../task-pool';
 import { assertNotFuture } from '../time-arg';
+import { assertAnswerable } from './backup-check';
 import { BatchWriter } from './batch-writer';
 import { listGaps } from './gap-store';
 import { forEachItemAsOf, type ItemAsOf, itemAsOf } from './items-as-of';
-import { readManifest } from './manifest-store';
+import { requireManifest } from './manifest-store';
 import { openPack } from './pack-reader';
 import { imageHash, type TargetEntry, TargetSnapshot } from './target-snapshot';
 import { prepareTarget } from './target-table';
@@ -77,10 +78,7 @@ export interface RestoreDeps {
 }
 
 /** Checks what must hold before a restore touches anything, and returns the backup's manifest. */
-export async function checkRestore(
-  deps: RestoreDeps,
-  req: RestoreRequest,
-): Promise<TableManifest | undefined> {
+export async function checkRestore(deps: RestoreDeps, req: RestoreRequest): Promise<TableManifest> {
   assertNotFuture('--at', req.atMs, deps.now?.() ?? Date.now());
   if (req.targetTable === req.source.table && !req.inPlace) {
     throw new InputError(
@@ -90,17 +88,14 @@ export async function checkRestore(
   if (req.maxWcu !== undefined && !(req.maxWcu > 0)) {
     throw new InputError(`Expected \`--max-wcu\` to be a positive number, got ${req.maxWcu}`);
   }
-  const manifest = await readManifest(deps.s3, req.source);
-  if (!manifest) {
-    throw new BackupStateError(
-      `No backup of table ${req.source.table} at s3://${req.source.bucket}/${req.source.prefix}${req.source.table}/: check --bucket, --prefix and --table, or start backing it up (ddb-rewind stream / the CDK construct)`,
-    );
-  }
-  if (manifest.coverageFromMs !== undefined && req.atMs < manifest.coverageFromMs) {
-    throw new BackupStateError(
-      `The backup of ${req.source.table} starts at ${new Date(manifest.coverageFromMs).toISOString()}; --at ${new Date(req.atMs).toISOString()} is before it: pick a later --at (or backfill earlier state)`,
-    );
-  }
+  const manifest = await requireManifest(deps.s3, req.source);
+  await assertAnswerable(
+    deps.s3,
+    req.source,
+    manifest,
+    [{ flag: '--at', atMs: req.atMs }],
+    deps.now?.() ?? Date.now(),
+  );
   return manifest;
 }
 

@@ -7,9 +7,10 @@ import { type BackupLocation, decodeObjectKey, HASH_PREFIXES, type ItemKey } fro
 import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { keyNames } from '../table-manifest';
 import { TaskPool } from '../task-pool';
+import { assertAnswerable } from './backup-check';
 import { lastBackfillStart, listGaps } from './gap-store';
 import { forEachItemAsOf, itemAsOf } from './items-as-of';
-import { readManifest } from './manifest-store';
+import { requireManifest } from './manifest-store';
 import { imageHash, TargetSnapshot } from './target-snapshot';
 import { listVersionsOfKey } from './version-store';
 
@@ -57,12 +58,8 @@ export async function verify(
   const percent = req.samplePercent ?? 100;
   if (!(percent > 0 && percent <= 100))
     throw new InputError(`Expected \`--sample\` to be a percentage from 1 to 100, got ${percent}`);
-  const manifest = await readManifest(deps.s3, req.source);
-  if (!manifest) {
-    throw new InputError(
-      `No backup of table ${req.source.table} at s3://${req.source.bucket}/${req.source.prefix}${req.source.table}/: check --bucket, --prefix and --table`,
-    );
-  }
+  const manifest = await requireManifest(deps.s3, req.source);
+  await assertAnswerable(deps.s3, req.source, manifest, [{ flag: 'now', atMs: started }], started);
   const names = keyNames(manifest);
   const count = Math.max(1, Math.round((256 * percent) / 100));
   const partition = { from: '00', to: HASH_PREFIXES[count - 1] as string };

@@ -262,6 +262,12 @@ describe('restore', () => {
         Resource: objectsArn(bucket, '/orders/*'),
       },
       {
+        Sid: 'ReadRetentionRules',
+        Effect: 'Allow',
+        Action: 's3:GetLifecycleConfiguration',
+        Resource: getAtt(bucket),
+      },
+      {
         Sid: 'WriteTargetTables',
         Effect: 'Allow',
         Action: RESTORE_ACTIONS,

@@ -147,8 +147,13 @@ describe('item history', () => {
       existedUntil: new Date((t0 + 60) * 1000).toISOString(),
       nextChange: new Date((t0 + 70) * 1000).toISOString(),
     });
+    // Before the backup's coverage the item's state is unknown: refused, not "absent".
     const before = await show(t0 - 100);
-    expect(JSON.parse(before.stdout).exists).toBe(false);
+    expect(before.code).toBe(2);
+    expect(before.stdout).toBe('');
+    expect(before.stderr.trim()).toMatch(
+      /^ddb-rewind: The backup of \S+ starts at \S+; --at \S+ is before it: pick a later --at/,
+    );
   });
 
   it('locates the item in S3 and the console', async () => {
