@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
 import { changesIn } from '../core/aws/changes';
 import { clientsFromEnv } from '../core/aws/clients';
+import { requireManifest } from '../core/aws/manifest-store';
 import { parseInstant } from '../core/time-arg';
 import type { CliContext } from './context';
 import { instantOf, type LocationOptions, locationOf, positiveInt, withBackupOptions } from './options';
@@ -30,6 +31,8 @@ export function registerChanges(program: Command, ctx: CliContext): void {
       const limit = positiveInt('--limit', o.limit, 1000, 10_000_000);
       const { s3 } = clientsFromEnv();
       const now = Date.now();
+      await requireManifest(s3, loc);
+      // No coverage check: a window may start before the backup does (it then lists what it holds).
       await assertAnswerable(s3, loc, undefined, askedInstants({ sinceMs, untilMs }, now), now);
       const listed: Array<{ objectKey: string; changes: number }> = [];
       let more = 0;

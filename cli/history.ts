@@ -4,7 +4,7 @@ import type { Colors } from 'picocolors/types';
 import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
 import { clientsFromEnv } from '../core/aws/clients';
 import { type HistoryEntry, itemHistory } from '../core/aws/item-history';
-import { readManifest } from '../core/aws/manifest-store';
+import { requireManifest } from '../core/aws/manifest-store';
 import { formatChange } from '../core/history-format';
 import { parseKeys } from '../core/item-key';
 import { horizonNote } from '../core/retention';
@@ -34,7 +34,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
     .action(async (o: HistoryOptions) => {
       const loc = locationOf(o);
       const { s3 } = clientsFromEnv();
-      const [key] = parseKeys('--key', o.key, await readManifest(s3, loc));
+      const [key] = parseKeys('--key', o.key, await requireManifest(s3, loc));
       const window = {
         ...(o.since ? { sinceMs: parseInstant('--since', o.since) } : {}),
         ...(o.until ? { untilMs: parseInstant('--until', o.until) } : {}),

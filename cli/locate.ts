@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
-import { readManifest } from '../core/aws/manifest-store';
+import { requireManifest } from '../core/aws/manifest-store';
 import { listVersionsOfKey } from '../core/aws/version-store';
 import { parseKeys } from '../core/item-key';
 import { objectKeyFor } from '../core/object-key';
@@ -23,7 +23,7 @@ export function registerLocate(program: Command, ctx: CliContext): void {
     .action(async (o: LocateOptions) => {
       const loc = locationOf(o);
       const { s3 } = clientsFromEnv();
-      const [key] = parseKeys('--key', o.key, await readManifest(s3, loc));
+      const [key] = parseKeys('--key', o.key, await requireManifest(s3, loc));
       const objectKey = objectKeyFor(loc, key ?? {});
       const versions = await listVersionsOfKey(s3, loc.bucket, objectKey);
       const region = process.env.AWS_REGION ?? 'us-east-1';

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
-import { readManifest } from '../core/aws/manifest-store';
+import { requireManifest } from '../core/aws/manifest-store';
 import { type RestoreMode, type RestoreRequest, type RestoreSummary, restore } from '../core/aws/restore';
 import { InputError } from '../core/errors';
 import { parseKeys } from '../core/item-key';
@@ -55,7 +55,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       }
       const clients = clientsFromEnv();
       const keys = o.keys
-        ? parseKeys('--keys', jsonOrFile(o.keys), await readManifest(clients.s3, source))
+        ? parseKeys('--keys', jsonOrFile(o.keys), await requireManifest(clients.s3, source))
         : undefined;
       const request: RestoreRequest = {
         source,

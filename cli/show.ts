@@ -3,7 +3,7 @@ import { assertAnswerable } from '../core/aws/backup-check';
 import { clientsFromEnv } from '../core/aws/clients';
 import { itemHistory, stateAt } from '../core/aws/item-history';
 import { itemAsOf } from '../core/aws/items-as-of';
-import { readManifest } from '../core/aws/manifest-store';
+import { requireManifest } from '../core/aws/manifest-store';
 import { listVersionsOfKey } from '../core/aws/version-store';
 import { parseKeys } from '../core/item-key';
 import { objectKeyFor } from '../core/object-key';
@@ -30,7 +30,7 @@ export function registerShow(program: Command, ctx: CliContext): void {
       const loc = locationOf(o);
       const atMs = instantOf('--at', o.at);
       const { s3 } = clientsFromEnv();
-      const manifest = await readManifest(s3, loc);
+      const manifest = await requireManifest(s3, loc);
       const [key] = parseKeys('--key', o.key, manifest);
       const horizon = await assertAnswerable(s3, loc, manifest, [{ flag: '--at', atMs }], Date.now());
       const objectKey = objectKeyFor(loc, key ?? {});

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
 import { verify } from '../core/aws/verify';
+import { wholeNumber } from '../core/number-arg';
 import type { CliContext } from './context';
 import { type LocationOptions, locationOf, positiveInt } from './options';
 
@@ -27,7 +28,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
         {
           source: locationOf(o),
           samplePercent: positiveInt('--sample', o.sample, 100, 100),
-          settleMs: o.settleMs === undefined ? 10_000 : Number(o.settleMs),
+          settleMs: wholeNumber('--settle-ms', o.settleMs, { min: 0, max: 3_600_000, fallback: 10_000 }),
         },
       );
       for (const w of report.warnings) ctx.log.warn(w);

@@ -1,4 +1,5 @@
 import { InputError } from './errors';
+import { wholeNumber } from './number-arg';
 import type { ItemKey } from './object-key';
 import { backupLocation } from './object-key';
 import { type Partition, splitPartitions } from './partition';
@@ -50,7 +51,17 @@ export function checkRestoreEvent(event: RestoreEvent) {
   }
   const source = backupLocation(event.bucket, event.table, event.prefix ?? '');
   const atMs = event.at === undefined ? Date.now() : parseInstant('at', String(event.at));
-  return { source, atMs, targetTable: event.targetTable ?? '' };
+  // The same bounds as the CLI's flags, checked before anything is read or written.
+  const whole = (name: string, value: number | undefined, max: number) =>
+    value === undefined ? undefined : wholeNumber(`"${name}" in the restore event`, value, { min: 1, max });
+  return {
+    source,
+    atMs,
+    targetTable: event.targetTable ?? '',
+    concurrency: whole('concurrency', event.concurrency, 1024),
+    maxWcu: whole('maxWcu', event.maxWcu, 10_000_000),
+    partitions: whole('partitions', event.partitions, 256),
+  };
 }
 
 /**

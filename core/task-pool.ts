@@ -7,7 +7,12 @@ export class TaskPool {
   private running = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
 
-  constructor(private readonly size: number) {}
+  constructor(private readonly size: number) {
+    // A pool of 0 (or NaN) would wait forever for a free slot.
+    if (!Number.isSafeInteger(size) || size < 1) {
+      throw new RangeError(`TaskPool size must be a whole number >= 1, got ${size}`);
+    }
+  }
 
   async submit(task: () => Promise<void>): Promise<void> {
     while (this.running.size >= this.size) await Promise.race(this.running);

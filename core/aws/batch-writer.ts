@@ -1,4 +1,5 @@
 import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { CapacityError } from '../errors';
 import type { RateLimiter } from '../rate-limiter';
 
 export interface BatchWriterOptions {
@@ -38,11 +39,11 @@ export async function writeBatch(
   requests: WriteRequest[],
   options: BatchWriterOptions,
 ): Promise<void> {
-  if (requests.length > BATCH) throw new Error(`writeBatch takes at most ${BATCH} requests`);
+  if (requests.length > BATCH) throw new RangeError(`writeBatch takes at most ${BATCH} requests`);
   let pending = requests;
   for (let round = 0; pending.length > 0; round++) {
     if (round >= (options.maxRounds ?? 12)) {
-      throw new Error(
+      throw new CapacityError(
         `DynamoDB left ${pending.length} writes to ${options.table} unprocessed after ${round} attempts: raise the table's write capacity or lower --concurrency / --max-wcu, then run the restore again`,
       );
     }

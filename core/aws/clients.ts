@@ -1,6 +1,7 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { wholeNumber } from '../number-arg';
 
 /**
  * SDK clients configured only by the SDK's own variables (AWS_REGION, the credential chain,
@@ -15,7 +16,11 @@ export interface Clients {
 
 const retry = () => ({
   retryMode: process.env.AWS_RETRY_MODE ?? 'adaptive',
-  maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? 5),
+  maxAttempts: wholeNumber('AWS_MAX_ATTEMPTS', process.env.AWS_MAX_ATTEMPTS, {
+    min: 1,
+    max: 100,
+    fallback: 5,
+  }),
 });
 
 /** True when S3 is not AWS itself (Ceph, MinIO, a proxy): path-style addressing is needed. */

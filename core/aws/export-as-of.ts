@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { writeWithBackpressure } from '../backpressure';
 import { InputError } from '../errors';
 import { gapsTouching, gapWarning } from '../gaps';
 import { type Log, silentLog } from '../log';
@@ -86,9 +87,6 @@ export async function exportAsOf(
   const counter = { s3: 0, versions: 0 };
   let items = 0;
   const concurrency = req.concurrency ?? 32;
-  const write = async (line: string) => {
-    if (!sink.stream.write(line)) await new Promise<void>((r) => sink.stream.once('drain', () => r()));
-  };
   const pack = req.usePack === false ? undefined : await openPack(deps.s3, req.source, req.atMs, counter);
   const pool = new TaskPool(Math.min(16, concurrency));
   for (const hh of prefixesOf(req.partition ?? WHOLE)) {
@@ -107,7 +105,7 @@ export async function exportAsOf(
         async (item) => {
           if (!item.image) return;
           items++;
-          await write(`${JSON.stringify({ Item: item.image })}\n`);
+          await writeWithBackpressure(sink.stream, `${JSON.stringify({ Item: item.image })}\n`);
         },
       ),
     );

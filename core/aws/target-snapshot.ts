@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { writeWithBackpressure } from '../backpressure';
 import { canonicalItemJson, type SdkItem, sdkItemToWire, type WireItem } from '../ddb-json';
 import { keyOf } from '../item-key';
 import { type BackupLocation, hashPrefixOf, type ItemKey, objectKeyFor } from '../object-key';
@@ -60,7 +61,7 @@ export class TargetSnapshot {
             const hh = hashPrefixOf(source, objectKey);
             if (!inPartition(partition, hh)) continue;
             const line = `${JSON.stringify([objectKey, imageHash(image), key])}\n`;
-            if (!fileOf(hh).write(line)) await new Promise<void>((r) => fileOf(hh).once('drain', () => r()));
+            await writeWithBackpressure(fileOf(hh), line);
           }
         }
       }),

@@ -13,9 +13,8 @@ const deps = { s3: s3Client(), dynamodb: dynamodbClient(), log: logger };
 export async function handler(
   event: RestoreEvent,
 ): Promise<RestoreSummary | PackSummary | { at: number; partitions: RestoreEvent[] }> {
-  const { source, atMs, targetTable } = checkRestoreEvent(event);
-  if (event.action === 'pack')
-    return writePack(deps, source, event.concurrency ? { concurrency: event.concurrency } : {});
+  const { source, atMs, targetTable, concurrency, maxWcu } = checkRestoreEvent(event);
+  if (event.action === 'pack') return writePack(deps, source, concurrency ? { concurrency } : {});
   const request = {
     source,
     atMs,
@@ -24,8 +23,8 @@ export async function handler(
     createTable: Boolean(event.createTable),
     dryRun: Boolean(event.dryRun),
     inPlace: Boolean(event.inPlace),
-    ...(event.concurrency ? { concurrency: event.concurrency } : {}),
-    ...(event.maxWcu ? { maxWcu: event.maxWcu } : {}),
+    ...(concurrency ? { concurrency } : {}),
+    ...(maxWcu ? { maxWcu } : {}),
     ...(event.keys ? { keys: event.keys } : {}),
     ...(event.partition ? { partition: event.partition } : {}),
   } as const;

@@ -4,6 +4,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { dynamodbClient, s3Client } from '../../core/aws/clients';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { ConfigurationError } from '../../core/errors';
+import { wholeNumber } from '../../core/number-arg';
 
 /**
  * Lambda entry for the table's stream. Environment: BACKUP_BUCKET (required), BACKUP_PREFIX,
@@ -11,7 +12,12 @@ import { ConfigurationError } from '../../core/errors';
  */
 const bucket = process.env.BACKUP_BUCKET ?? '';
 const prefix = process.env.BACKUP_PREFIX ?? '';
-const concurrency = Number(process.env.WRITER_CONCURRENCY ?? 16);
+// Checked at start-up: a bad value fails the function's init with one line, not NaN at run time.
+const concurrency = wholeNumber('WRITER_CONCURRENCY', process.env.WRITER_CONCURRENCY, {
+  min: 1,
+  max: 1000,
+  fallback: 16,
+});
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'ddb-rewind-writer' });
 const metrics = new Metrics({ namespace: 'ddb-rewind', serviceName: 'writer' });
 const deps = { s3: s3Client(), dynamodb: dynamodbClient(), log: logger };

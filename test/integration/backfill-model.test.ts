@@ -10,7 +10,7 @@ import { verify } from '../../core/aws/verify';
 import { canonicalItemJson, type WireItem, wireItemToSdk } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
 import { objectKeyFor } from '../../core/object-key';
-import { localBackfillArgs, runCli, runCliKilled } from '../support/cli';
+import { localBackfillArgs, runCli, runCliKilled, userEnv } from '../support/cli';
 import { PK_ONLY, scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 import { seeded } from '../support/workload';
@@ -24,7 +24,7 @@ const { s3, dynamodb, streams, bucket, table, loc, track } = scratchBackup('bfmo
   stream: false,
 });
 const dir = mkdtempSync(join(tmpdir(), 'rw-bfmodel-'));
-const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env = userEnv();
 const MINUTE = 60_000;
 /** Items that exist before the stream: only the backfill can back up the cold ones. */
 const ITEMS = 1500;

@@ -18,7 +18,7 @@ import { type ChangeMeta, metaToS3 } from '../../core/change-record';
 import { wireItemToSdk } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
 import { objectKeyFor } from '../../core/object-key';
-import { localBackfillArgs, runCli, runCliKilled } from '../support/cli';
+import { localBackfillArgs, runCli, runCliKilled, userEnv } from '../support/cli';
 import { PK_ONLY, scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 import { seeded } from '../support/workload';
@@ -29,7 +29,7 @@ const { s3, dynamodb, streams, bucket, table, loc, track } = scratchBackup('back
   stream: false,
 });
 const dir = mkdtempSync(join(tmpdir(), 'rw-backfill-'));
-const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env = userEnv();
 const ITEMS = 2500;
 
 beforeAll(async () => {

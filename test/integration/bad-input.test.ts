@@ -2,7 +2,7 @@ import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { silentLog } from '../../core/log';
-import { runCli } from '../support/cli';
+import { runCli, userEnv } from '../support/cli';
 import { createTable, deleteBucket, EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
 import { PK_SK, scratchBackup } from '../support/scratch';
@@ -37,6 +37,29 @@ afterAll(async () => {
   await deleteBucket(s3, plainBucket);
 });
 
+/** One case per reader command: the same one-line NoBackupError for each. */
+function noBackupCases(): Array<[string, () => string[], RegExp]> {
+  const readers: string[][] = [
+    ['restore', '--target-table', 'x-target'],
+    ['restore', '--target-table', 'x-target', '--keys', '{"id":"a"}'],
+    ['export', '--out', '/tmp/ddb-rewind-bad-input-never.json.gz'],
+    ['verify'],
+    ['pack'],
+    ['show', '--key', '{"id":"a"}'],
+    ['history', '--key', '{"id":"a"}'],
+    ['locate', '--key', '{"id":"a"}'],
+    ['changes', '--since', String(startS * 1000)],
+  ];
+  const line = new RegExp(
+    `^ddb-rewind: No backup of table ${other} at s3://${bucket}/${other}/: check --bucket, --prefix and --table, or start backing it up \\(ddb-rewind stream / the CDK construct\\)$`,
+  );
+  return readers.map(([command = '', ...rest]) => [
+    `no backup of the table (${command}${rest.includes('--keys') ? ' --keys' : ''})`,
+    () => [command, '--table', other, '--bucket', bucket, ...rest],
+    line,
+  ]);
+}
+
 const restoreArgs = (...extra: string[]) => ['restore', '--table', table, '--bucket', bucket, ...extra];
 
 // Each case: the CLI's whole stderr is one line naming what is wrong and how to fix it, the exit
@@ -67,6 +90,19 @@ const cases: Array<[string, () => string[], RegExp, NodeJS.ProcessEnv?]> = [
     'an unknown table',
     () => ['restore', '--table', 'no-such-table', '--bucket', bucket, '--target-table', 'x-target'],
     /No backup of table no-such-table at s3:\/\/.*check --bucket, --prefix and --table/,
+  ],
+  // Every reader says "no backup" with the same line (the table exists, its backup does not).
+  ...noBackupCases(),
+  [
+    'a malformed --settle-ms (verify)',
+    () => ['verify', '--table', table, '--bucket', bucket, '--settle-ms', '10s'],
+    /Expected `--settle-ms` to be a whole number from 0 to 3600000, got `10s`/,
+  ],
+  [
+    'a malformed AWS_MAX_ATTEMPTS',
+    () => restoreArgs('--target-table', 'x-target'),
+    /Expected `AWS_MAX_ATTEMPTS` to be a whole number from 1 to 100, got `abc`/,
+    { AWS_MAX_ATTEMPTS: 'abc' },
   ],
   [
     'an unknown bucket',
@@ -140,11 +176,7 @@ describe('bad input is refused with one line, a non-zero exit, and nothing writt
     '%s',
     async (_name, args, message, env) => {
       const [versionsBefore, tablesBefore] = [await versionCount(bucket), await tableNames()];
-      const merged: NodeJS.ProcessEnv = {
-        ...process.env,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        ...env,
-      };
+      const merged = userEnv(env);
       for (const [k, v] of Object.entries(env ?? {})) if (v === '') delete merged[k];
       const out = await runCli(args(), merged);
       expect(out.code).not.toBe(0);

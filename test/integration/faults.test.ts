@@ -6,7 +6,7 @@ import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { silentLog } from '../../core/log';
 import { objectKeyFor } from '../../core/object-key';
 import { lowestSequence } from '../../core/shard-order';
-import { runCli, runCliKilled } from '../support/cli';
+import { runCli, runCliKilled, userEnv } from '../support/cli';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
@@ -156,7 +156,7 @@ describe('faults lose nothing', () => {
       '--concurrency',
       '2',
     ];
-    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const env = userEnv();
     // Killed once it has written something: mid-way, whatever the machine's speed.
     const firstWrite = async () => {
       const deadline = Date.now() + 60_000;

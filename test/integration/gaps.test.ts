@@ -12,13 +12,13 @@ import { restore } from '../../core/aws/restore';
 import { verify } from '../../core/aws/verify';
 import { wireItemToSdk } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
-import { runCli } from '../support/cli';
+import { runCli, userEnv } from '../support/cli';
 import { randomName } from '../support/local-env';
 import { scratchBackup } from '../support/scratch';
 
 const { s3, dynamodb, bucket, table, loc, track } = scratchBackup('gaps');
 const dir = mkdtempSync(join(tmpdir(), 'rw-gaps-'));
-const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env = userEnv();
 const stream = () =>
   runCli(['stream', '--table', table, '--bucket', bucket, '--drain', '--checkpoint-dir', dir], env);
 const put = (pk: string, v: string) =>

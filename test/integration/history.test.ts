@@ -1,12 +1,12 @@
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import type { WireItem } from '../../core/ddb-json';
 import { silentLog } from '../../core/log';
-import { runCli } from '../support/cli';
+import { runCli, userEnv } from '../support/cli';
 import { EventBuilder } from '../support/fixtures';
 import { scratchBackup } from '../support/scratch';
 
 const { s3, dynamodb, bucket, table } = scratchBackup('history');
-const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env = userEnv();
 const t0 = Math.floor(Date.now() / 1000) - 3600;
 const keys = { pk: { S: 'Zürich/user 1' } };
 const steps: WireItem[] = [

@@ -5,7 +5,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { wireItemToSdk } from '../../core/ddb-json';
 import type { Log } from '../../core/log';
-import { runCli } from '../support/cli';
+import { runCli, userEnv } from '../support/cli';
 import { dropTable, EventBuilder } from '../support/fixtures';
 import { scratchBackup } from '../support/scratch';
 
@@ -46,7 +46,7 @@ describe('logs carry no item values', () => {
         Item: wireItemToSdk({ pk: { S: PLANTED }, secret: { S: PLANTED } }),
       }),
     );
-    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const env = userEnv();
     const stream = await runCli(
       [
         '--verbose',

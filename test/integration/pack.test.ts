@@ -155,6 +155,23 @@ describe('packs', () => {
     const damaged = await restoreInto(atMs, true, recordingLog);
     expect(damaged.state).toEqual(expected(atMs));
     expect(warnings.some((w) => /pack chunk unreadable/.test(w))).toBe(true);
+    // The export CLI says so on stderr too (its pack reader once had a silent logger).
+    const out = join(mkdtempSync(join(tmpdir(), 'rw-pack-')), 'damaged.json.gz');
+    const exported = await runCli([
+      'export',
+      '--table',
+      table,
+      '--bucket',
+      bucket,
+      '--at',
+      String(atMs),
+      '--out',
+      out,
+    ]);
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toMatch(/pack chunk unreadable; reading these items from their versions instead/);
+    const lines = gunzipSync(readFileSync(out)).toString().trim().split('\n');
+    expect(lines).toHaveLength(expected(atMs).size);
 
     // Without its pack.json the newest pack is unfinished: readers take the earlier one.
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: packManifestKey(loc, newest) }));

@@ -12,14 +12,14 @@ import { silentLog } from '../../core/log';
 import { backupLocation } from '../../core/object-key';
 import type { RestoreEvent } from '../../core/restore-event';
 import { handler as restoreHandler } from '../../functions/restore/handler';
-import { runCli } from '../support/cli';
+import { runCli, userEnv } from '../support/cli';
 import { createTable, EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
 import { scratchBackup } from '../support/scratch';
 import { tableState } from '../support/table-state';
 
 const { s3, dynamodb, streams, bucket, table, loc, track } = scratchBackup('doors');
-const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env = userEnv();
 const startS = Math.floor(Date.now() / 1000) - 900;
 
 beforeAll(async () => {

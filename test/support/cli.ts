@@ -9,10 +9,17 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The test's environment without the SDK's quieting variable: the CLI must quiet the SDK itself. */
+export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+  return env;
+}
+
 /** Runs `ddb-rewind` as a user would (bin script, real process, the test's environment). */
 export function runCli(
   args: string[],
-  env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  env: NodeJS.ProcessEnv = userEnv(),
   timeoutMs = 120_000,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
