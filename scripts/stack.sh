@@ -394,11 +394,24 @@ build_ceph() {
     default.rgw.buckets.data default.rgw.buckets.non-ec; do
     cmds+="osd pool create $pool 8 8"$'\n'
   done
-  if ! timeout 60 ceph -c "$CONF" --connect-timeout 20 <<<"$cmds" >>"$LOG/pools.log" 2>&1 9>&-; then
-    say 'creating the OSD and the radosgw pools failed'
-    log_tail pools
-    return 1
-  fi
+  # The monitor's port opens before it answers commands: a CLI run then fails with `Error EPERM:
+  # problem getting command descriptions from mon` (seen on a first start). So wait for quorum,
+  # and run the batch again if it is refused: every command in it is idempotent (the OSD is named
+  # by its uuid, `crush add` and `pool create` of what exists succeed).
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    echo "== attempt $attempt $(date -u +%T.%N)" >>"$LOG/pools.log"
+    if timeout 30 ceph -c "$CONF" --connect-timeout 20 quorum_status >>"$LOG/pools.log" 2>&1 9>&- &&
+      timeout 60 ceph -c "$CONF" --connect-timeout 20 <<<"$cmds" >>"$LOG/pools.log" 2>&1 9>&-; then
+      break
+    fi
+    if ((attempt == 5)); then
+      say "creating the OSD and the radosgw pools failed ($attempt attempts)"
+      log_tail pools
+      return 1
+    fi
+    sleep "$attempt"
+  done
   wait "$mkfs" || {
     say 'ceph-osd --mkfs failed'
     log_tail osd

@@ -40,7 +40,13 @@ describe('numbers from the environment', () => {
 });
 
 describe('numbers in the restore event', () => {
-  const base: RestoreEvent = { action: 'restore', table: 'orders', bucket: 'backups', targetTable: 'orders-copy', at: '2026-03-01T09:00:00Z' };
+  const base: RestoreEvent = {
+    action: 'restore',
+    table: 'orders',
+    bucket: 'backups',
+    targetTable: 'orders-copy',
+    at: '2026-03-01T09:00:00Z',
+  };
   it.each([
     [
       'concurrency',
