@@ -24,7 +24,12 @@ export const DEFAULTS = {
   writerMemorySize: 512,
   writerTimeout: Duration.minutes(1),
   batchSize: 100,
-  retryAttempts: 10,
+  // A backup must not drop a batch over a transient outage (S3 errors, throttling, a bad deploy):
+  // what Lambda gives up on is lost to the backup, recorded only as a gap. The writer parks what
+  // can never be stored and bisectBatchOnError isolates a record that still fails the function,
+  // so what is left to retry are faults that pass; maxRecordAge (24 h) bounds the retrying.
+  // aws-solutions-constructs' default is 500 too.
+  retryAttempts: 500,
   // The stream keeps records for 24 h: older ones are gone, so waiting longer gains nothing.
   maxRecordAge: Duration.hours(24),
   parallelizationFactor: 1,
@@ -35,6 +40,12 @@ export const DEFAULTS = {
   logRetention: RetentionDays.THREE_MONTHS,
   serverAccessLogsPrefix: 'ddb-rewind/',
   deadLetterRetention: Duration.days(14),
+  failureRecorderMemorySize: 256,
+  failureRecorderTimeout: Duration.seconds(30),
+  // Messages per recorder call: each is one small S3 PUT.
+  failureRecorderBatchSize: 10,
+  // Deliveries of an on-failure message before it moves to the recorder's own dead-letter queue.
+  failureRecorderMaxReceiveCount: 5,
 } as const;
 
 /** The repository root: Lambda entries and the lock file are found from here, not from cwd. */
@@ -45,6 +56,20 @@ export const BACKUP_LAG_METRIC = {
   namespace: 'ddb-rewind',
   metricName: 'BackupLagMs',
   // Powertools adds its serviceName ('writer') as a dimension beside `table`: an alarm must name both.
+  service: 'writer',
+} as const;
+
+/** The failure recorder's count of lost batches (functions/failure-recorder/handler.ts), per table. */
+export const LOST_BATCHES_METRIC = {
+  namespace: 'ddb-rewind',
+  metricName: 'LostBatches',
+  service: 'failure-recorder',
+} as const;
+
+/** The writer's count of poison records parked under `<table>/_dead-letter/`, per table. */
+export const RECORDS_PARKED_METRIC = {
+  namespace: 'ddb-rewind',
+  metricName: 'RecordsParked',
   service: 'writer',
 } as const;
 
@@ -223,7 +248,7 @@ export interface WriterOptions {
   readonly batchSize?: number;
   /** @default - none */
   readonly maxBatchingWindow?: Duration;
-  /** @default 10 */
+  /** @default 500 */
   readonly retryAttempts?: number;
   /** @default Duration.hours(24) */
   readonly maxRecordAge?: Duration;
@@ -246,6 +271,16 @@ export function writerEnvironment(
   };
 }
 
+/** The failure recorder's environment, exactly what functions/failure-recorder/handler.ts reads. */
+export const failureRecorderEnvironment = (
+  bucketName: string,
+  folders: BackupFolders,
+): Record<string, string> => ({
+  BACKUP_BUCKET: bucketName,
+  BACKUP_PREFIX: folders.prefix,
+  POWERTOOLS_SERVICE_NAME: 'ddb-rewind-failure-recorder',
+});
+
 /** The restore function's environment. */
 export const restoreEnvironment = (bucketName: string, folders: BackupFolders): Record<string, string> => ({
   BACKUP_BUCKET: bucketName,
@@ -255,8 +290,9 @@ export const restoreEnvironment = (bucketName: string, folders: BackupFolders): 
 
 /**
  * The event source mapping: from the oldest record the stream still has, failed batches split
- * in half until the bad record is alone, only failed records retried (batchItemFailures), a
- * bounded number of retries, then the batch's position goes to the dead-letter queue.
+ * in half until the bad record is alone, only failed records retried (batchItemFailures), many
+ * retries bounded by the records' age, then the batch's position goes to the on-failure queue,
+ * whose consumer records it as a gap.
  * Parallelization above 1 is safe: Lambda keeps records of one partition key in order.
  */
 export function eventSourceProps(
@@ -276,11 +312,22 @@ export function eventSourceProps(
   };
 }
 
-/** The on-failure queue: it holds stream positions (shard, sequence numbers), not item data. */
+/** A dead-letter queue: it holds stream positions (shard, sequence numbers), not item data. */
 export const deadLetterQueueProps = (): sqs.QueueProps => ({
   encryption: sqs.QueueEncryption.SQS_MANAGED,
   enforceSSL: true,
   retentionPeriod: DEFAULTS.deadLetterRetention,
+});
+
+/**
+ * The writer's on-failure queue, consumed by the failure recorder: a message it cannot record
+ * moves, after a few deliveries, to `unrecorded`, where it stays for a person.
+ */
+export const onFailureQueueProps = (unrecorded: sqs.IQueue): sqs.QueueProps => ({
+  ...deadLetterQueueProps(),
+  // Lambda's advice for SQS event sources: six times the function's timeout.
+  visibilityTimeout: Duration.seconds(DEFAULTS.failureRecorderTimeout.toSeconds() * 6),
+  deadLetterQueue: { queue: unrecorded, maxReceiveCount: DEFAULTS.failureRecorderMaxReceiveCount },
 });
 
 /** Names (or `*` patterns) of the tables a restore may write; never the source. */

@@ -24,7 +24,7 @@ export const WILDCARD_RULES: readonly WildcardRule[] = [
     actions: /^s3:(PutObject|DeleteObject|GetObject|GetObjectVersion)$/,
     resource: /\/\*$/,
     reason:
-      "Objects under this table's own folder (<prefix><table>/ or its _meta/) only: one object per item key, and the keys are not known in advance.",
+      "Objects under this table's own folder (<prefix><table>/, its _meta/ or _meta/gaps/) only: one object per item key or gap, and the keys are not known in advance.",
   },
   {
     actions:
@@ -125,14 +125,5 @@ export function acknowledgeNoAccessLogs(bucket: IConstruct): void {
     id: 'AwsSolutions-S1',
     reason:
       'Server access logs are opt-in (serverAccessLogsBucket): every backup write would add a log line, and CloudTrail S3 data events are the audit alternative.',
-  });
-}
-
-/** The writer's on-failure queue (AwsSolutions-SQS3 asks every queue for a dead-letter queue). */
-export function acknowledgeDeadLetterQueue(queue: IConstruct): void {
-  Validations.of(queue).acknowledge({
-    id: 'AwsSolutions-SQS3',
-    reason:
-      "This queue is itself the dead-letter (on-failure) destination of the writer's event source mapping; nothing consumes it automatically.",
   });
 }

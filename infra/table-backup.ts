@@ -6,7 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -26,16 +26,14 @@ import {
   DEFAULTS,
   deadLetterQueueProps,
   eventSourceProps,
+  failureRecorderEnvironment,
+  onFailureQueueProps,
   restoreEnvironment,
   restoreTargetTables,
   type WriterOptions,
   writerEnvironment,
 } from './defaults';
-import {
-  acknowledgeDeadLetterQueue,
-  acknowledgeNoAccessLogs,
-  acknowledgeWildcards,
-} from './nag-suppressions';
+import { acknowledgeNoAccessLogs, acknowledgeWildcards } from './nag-suppressions';
 import { RestoreWorkflow } from './restore-workflow';
 import { streamSource } from './stream-source';
 
@@ -88,12 +86,14 @@ export interface TableBackupProps extends BackupBucketProps, WriterOptions, Alar
    */
   readonly maxBatchingWindow?: Duration;
   /**
-   * Retries of a failing batch (halved each time) before its position goes to the dead-letter queue.
-   * @default 10
+   * Retries of a failing batch (halved each time) before its position goes to the on-failure
+   * queue and becomes a gap in the backup. Many, because a backup must ride out a transient
+   * outage; `maxRecordAge` bounds them, and poison records are parked, not retried.
+   * @default 500
    */
   readonly retryAttempts?: number;
   /**
-   * Records older than this go to the dead-letter queue instead of being retried.
+   * Records older than this go to the on-failure queue (and become a gap) instead of being retried.
    * @default Duration.hours(24) (the stream's retention)
    */
   readonly maxRecordAge?: Duration;
@@ -174,15 +174,25 @@ export class TableBackup extends Construct {
   /** The normalized prefix ('' or ending in '/'). */
   readonly prefix: string;
   readonly writer: lambda.IFunction;
+  /** The writer's on-failure queue: positions of stream batches Lambda gave up on. */
   readonly deadLetterQueue: sqs.Queue;
+  /** Consumes `deadLetterQueue`: each message becomes a gap marker under `<prefix><table>/_meta/gaps/`. */
+  readonly failureRecorder: lambda.IFunction;
+  /** Messages of `deadLetterQueue` the failure recorder could not record, kept for a person. */
+  readonly failureRecorderDeadLetterQueue: sqs.Queue;
   readonly restoreFunction: lambda.IFunction;
   readonly stateMachine: sfn.StateMachine;
   /** Table names or patterns the restore may write. */
   readonly restoreTargetTables: string[];
   readonly iteratorAgeAlarm: cloudwatch.Alarm;
   readonly writerErrorsAlarm: cloudwatch.Alarm;
+  /** Lost batches the failure recorder could not record (`failureRecorderDeadLetterQueue`). */
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly backupLagAlarm: cloudwatch.Alarm;
+  /** Lost batches recorded as gaps (`LostBatches`). */
+  readonly lostBatchesAlarm: cloudwatch.Alarm;
+  /** Poison records parked under `_dead-letter/` (`RecordsParked`). */
+  readonly recordsParkedAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: TableBackupProps) {
     super(scope, id);
@@ -285,12 +295,55 @@ export class TableBackup extends Construct {
         }),
       );
     }
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', deadLetterQueueProps());
-    acknowledgeDeadLetterQueue(this.deadLetterQueue);
+    this.failureRecorderDeadLetterQueue = new sqs.Queue(
+      this,
+      'FailureRecorderDeadLetterQueue',
+      deadLetterQueueProps(),
+    );
+    this.deadLetterQueue = new sqs.Queue(
+      this,
+      'DeadLetterQueue',
+      onFailureQueueProps(this.failureRecorderDeadLetterQueue),
+    );
     writer.fn.addEventSource(
       new DynamoEventSource(source.table, eventSourceProps(props, new SqsDlq(this.deadLetterQueue))),
     );
     this.writer = writer.fn;
+
+    // Failure recorder: on-failure queue -> gap markers, nothing else.
+    const recorder = new BackupFunction(this, 'FailureRecorder', {
+      entry: 'functions/failure-recorder/handler.ts',
+      description: 'ddb-rewind: records stream batches Lambda gave up on as gaps in the backup',
+      memorySize: DEFAULTS.failureRecorderMemorySize,
+      timeout: DEFAULTS.failureRecorderTimeout,
+      environment: failureRecorderEnvironment(this.bucket.bucketName, folders),
+      logRetention,
+    });
+    recorder.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteGapMarkers',
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${folders.metaRoot}gaps/*`)],
+      }),
+    );
+    if (this.encryptionKey) {
+      recorder.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'UseBucketKey',
+          // A single PutObject under SSE-KMS needs a data key only; it reads nothing back.
+          actions: ['kms:GenerateDataKey'],
+          resources: [this.encryptionKey.keyArn],
+          conditions: s3ViaService,
+        }),
+      );
+    }
+    recorder.fn.addEventSource(
+      new SqsEventSource(this.deadLetterQueue, {
+        batchSize: DEFAULTS.failureRecorderBatchSize,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.failureRecorder = recorder.fn;
 
     // Restore: backup -> target tables, never the source.
     const restore = new BackupFunction(this, 'Restore', {
@@ -389,7 +442,7 @@ export class TableBackup extends Construct {
 
     const alarms = new BackupAlarms(this, 'Alarms', {
       writer: writer.fn,
-      deadLetterQueue: this.deadLetterQueue,
+      unrecordedQueue: this.failureRecorderDeadLetterQueue,
       tableName: this.tableName,
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
       ...(props.iteratorAgeThreshold ? { iteratorAgeThreshold: props.iteratorAgeThreshold } : {}),
@@ -399,6 +452,8 @@ export class TableBackup extends Construct {
     this.writerErrorsAlarm = alarms.writerErrors;
     this.deadLetterAlarm = alarms.deadLetters;
     this.backupLagAlarm = alarms.backupLag;
+    this.lostBatchesAlarm = alarms.lostBatches;
+    this.recordsParkedAlarm = alarms.recordsParked;
 
     // Last, so every grant above (and the event source mapping's) is in the policies checked.
     acknowledgeWildcards(this);

@@ -7,6 +7,7 @@ import { type BackupWrite, changeFromRecord, tableFromStreamArn } from '../chang
 import { ConfigurationError, InputError, PoisonRecordError } from '../errors';
 import type { Log } from '../log';
 import { type BackupLocation, backupLocation } from '../object-key';
+import { countForTable, type MetricSink } from './failure-recorder';
 import { recordManifest } from './manifest-store';
 import { assertVersionedBucket, writeChange } from './version-store';
 
@@ -27,6 +28,8 @@ export interface StreamWriterDeps {
   beforeWrite?: (change: BackupWrite) => void | Promise<void>;
   /** Clock for backup-lag reporting. */
   now?: () => number;
+  /** Receives `RecordsParked` per table; omit to count nothing. */
+  metrics?: MetricSink;
 }
 
 export interface BatchOutcome extends DynamoDBBatchResponse {
@@ -81,6 +84,8 @@ export async function writeStreamBatch(
               try {
                 const at = await parkRecord(deps.s3, config, record);
                 parked++;
+                // A parked change is missing from the backup until someone replays it: alarm on it.
+                countForTable(deps.metrics, parkedTable(record), 'RecordsParked', 1);
                 deps.log.error('record can never be stored; parked in the dead-letter folder', {
                   sequenceNumber: record.dynamodb?.SequenceNumber,
                   deadLetterKey: at,
@@ -130,10 +135,10 @@ type Planned = { record: DynamoDBRecord; change: BackupWrite | Error };
 function groupByItem(config: StreamWriterConfig, records: DynamoDBRecord[]): Map<string, Planned[]> {
   const groups = new Map<string, Planned[]>();
   for (const record of records) {
-    const loc = locationOf(config, record);
     let change: BackupWrite | Error;
     try {
-      change = changeFromRecord(loc, record);
+      // Inside the try: a record whose ARN names no table is parked like any unreadable record.
+      change = changeFromRecord(locationOf(config, record), record);
     } catch (err) {
       if (err instanceof ConfigurationError) throw err;
       change = err as Error;
@@ -160,7 +165,12 @@ async function recordManifests(
   if (!deps.dynamodb || records.length === 0) return;
   const oldestByTable = new Map<string, number>();
   for (const r of records) {
-    const table = tableFromStreamArn(r.eventSourceARN);
+    let table: string;
+    try {
+      table = tableFromStreamArn(r.eventSourceARN);
+    } catch {
+      continue; // parked by the write loop
+    }
     const t = Math.round((r.dynamodb?.ApproximateCreationDateTime ?? Date.now() / 1000) * 1000);
     oldestByTable.set(table, Math.min(oldestByTable.get(table) ?? t, t));
   }
@@ -193,12 +203,7 @@ export async function parkRecord(
   config: StreamWriterConfig,
   record: DynamoDBRecord,
 ): Promise<string> {
-  let table = 'unknown-table';
-  try {
-    table = tableFromStreamArn(record.eventSourceARN);
-  } catch {
-    // A record without a usable ARN is parked all the same.
-  }
+  const table = parkedTable(record);
   const prefix = config.prefix ? (config.prefix.endsWith('/') ? config.prefix : `${config.prefix}/`) : '';
   const id = record.dynamodb?.SequenceNumber ?? record.eventID ?? String(Date.now());
   const key = `${prefix}${table}/_dead-letter/${id}.json`;
@@ -211,6 +216,15 @@ export async function parkRecord(
     }),
   );
   return key;
+}
+
+/** The table folder a poison record is parked under. */
+function parkedTable(record: DynamoDBRecord): string {
+  try {
+    return tableFromStreamArn(record.eventSourceARN);
+  } catch {
+    return 'unknown-table'; // a record without a usable ARN is parked all the same
+  }
 }
 
 /** A short, non-reversible tag of an object key for logs: keys can be personal data too. */

@@ -20,7 +20,7 @@ const concurrency = wholeNumber('WRITER_CONCURRENCY', process.env.WRITER_CONCURR
 });
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'ddb-rewind-writer' });
 const metrics = new Metrics({ namespace: 'ddb-rewind', serviceName: 'writer' });
-const deps = { s3: s3Client(), dynamodb: dynamodbClient(), log: logger };
+const deps = { s3: s3Client(), dynamodb: dynamodbClient(), log: logger, metrics };
 
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   if (!bucket)

@@ -24,7 +24,8 @@ describe('the app stack', () => {
 
   it('backs up every table into one shared bucket, each under <prefix><table>/', () => {
     template.resourceCountIs('AWS::S3::Bucket', 1);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // Per table: the stream's mapping and the on-failure queue's.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     template.resourceCountIs('Custom::DdbRewindStream', 2);
     const bucket = { Ref: logicalId(stack.backupBucket.bucket) };
@@ -38,7 +39,7 @@ describe('the app stack', () => {
 
   it('sends every alarm to the given topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(12);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
     }

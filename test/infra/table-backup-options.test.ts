@@ -47,7 +47,7 @@ describe('a hardened bucket: KMS key created, lifecycle, Object Lock, access log
     });
   });
 
-  it('lets the writer encrypt and read, and the restore only read, through S3 only', () => {
+  it('lets the writer encrypt and read, the failure recorder only encrypt, and the restore only read, through S3 only', () => {
     const viaS3 = {
       StringEquals: {
         'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
@@ -57,6 +57,13 @@ describe('a hardened bucket: KMS key created, lifecycle, Object Lock, access log
       Sid: 'UseBucketKey',
       Effect: 'Allow',
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: getAtt(key),
+      Condition: viaS3,
+    });
+    expect(roleStatements(template, backup.failureRecorder.role!)).toContainEqual({
+      Sid: 'UseBucketKey',
+      Effect: 'Allow',
+      Action: 'kms:GenerateDataKey',
       Resource: getAtt(key),
       Condition: viaS3,
     });
@@ -191,6 +198,18 @@ describe('an existing bucket, a prefix, writer and restore tuning, an alarm topi
       expect.objectContaining({ Sid: 'ReadTableDescription', Resource: objects('/ddb/orders/_meta/*') }),
     );
     expect(writer).toContainEqual(expect.objectContaining({ Sid: 'CheckVersioning', Resource: bucketArn }));
+    expect(roleStatements(template, backup.failureRecorder.role!)).toContainEqual(
+      expect.objectContaining({ Sid: 'WriteGapMarkers', Resource: objects('/ddb/orders/_meta/gaps/*') }),
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          BACKUP_BUCKET: 'company-backups',
+          BACKUP_PREFIX: 'ddb/',
+          POWERTOOLS_SERVICE_NAME: 'ddb-rewind-failure-recorder',
+        }),
+      },
+    });
     const restore = roleStatements(template, backup.restoreFunction.role!);
     expect(restore).toContainEqual(
       expect.objectContaining({
@@ -225,7 +244,7 @@ describe('an existing bucket, a prefix, writer and restore tuning, an alarm topi
 
   it('notifies the topic on ALARM and OK, with the given thresholds', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(6);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: logicalId(topic) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: logicalId(topic) }]);
@@ -276,6 +295,19 @@ describe('a table defined in the same app', () => {
         { Name: 'table', Value: name },
       ],
     });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'LostBatches',
+      Dimensions: [
+        { Name: 'service', Value: 'failure-recorder' },
+        { Name: 'table', Value: name },
+      ],
+    });
+    expect(roleStatements(template, backup.failureRecorder.role!)).toContainEqual(
+      expect.objectContaining({
+        Sid: 'WriteGapMarkers',
+        Resource: { 'Fn::Join': ['', [getAtt(backup.bucket), '/', name, '/_meta/gaps/*']] },
+      }),
+    );
   });
 
   it('passes the AWS Solutions checks', () => {
@@ -307,7 +339,8 @@ describe('two tables in one stack', () => {
   it('share one bucket and one stream-enabling provider, each with its own grant', () => {
     template.resourceCountIs('AWS::S3::Bucket', 1);
     template.resourceCountIs('Custom::DdbRewindStream', 2);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // Per table: the stream's mapping and the on-failure queue's.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     const providers = template.findResources('AWS::Lambda::Function', {
       Properties: { Handler: 'framework.onEvent' },

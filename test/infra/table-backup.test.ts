@@ -22,6 +22,13 @@ const template = Template.fromStack(stack);
 const bucket = backup.bucket;
 const writerRole = backup.writer.role!;
 const restoreRole = backup.restoreFunction.role!;
+const recorderRole = backup.failureRecorder.role!;
+const streamMapping = () =>
+  Object.values(
+    template.findResources('AWS::Lambda::EventSourceMapping', {
+      Properties: { StartingPosition: 'TRIM_HORIZON' },
+    }),
+  );
 
 describe('backup bucket defaults', () => {
   it('is versioned, private, S3-encrypted and retained when the stack goes', () => {
@@ -100,8 +107,8 @@ describe('writer', () => {
     });
   });
 
-  it('reads the stream from the oldest record, bisects, reports item failures and gives up boundedly', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+  it('reads the stream from the oldest record, bisects, reports item failures and retries 500 times within 24 h', () => {
+    expect(streamMapping()).toHaveLength(1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: logicalId(backup.writer) },
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OrdersStream'), 'StreamArn'] },
@@ -109,32 +116,45 @@ describe('writer', () => {
       BatchSize: 100,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      MaximumRetryAttempts: 10,
+      MaximumRetryAttempts: 500,
       MaximumRecordAgeInSeconds: 86_400,
       ParallelizationFactor: 1,
       DestinationConfig: { OnFailure: { Destination: getAtt(backup.deadLetterQueue) } },
     });
-    const esm = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'))[0];
-    expect(esm?.Properties).not.toHaveProperty('MaximumBatchingWindowInSeconds');
+    expect(streamMapping()[0]?.Properties).not.toHaveProperty('MaximumBatchingWindowInSeconds');
   });
 
-  it('sends given-up batches to an encrypted, TLS-only queue kept 14 days', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', {
+  it('sends given-up batches to an encrypted, TLS-only queue kept 14 days, with its own dead-letter queue', () => {
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    const queues = template.findResources('AWS::SQS::Queue');
+    expect(queues[logicalId(backup.deadLetterQueue)]?.Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      // Six times the failure recorder's timeout, as Lambda advises for SQS event sources.
+      VisibilityTimeout: 180,
+      RedrivePolicy: {
+        deadLetterTargetArn: getAtt(backup.failureRecorderDeadLetterQueue),
+        maxReceiveCount: 5,
+      },
+    });
+    expect(queues[logicalId(backup.failureRecorderDeadLetterQueue)]?.Properties).toEqual({
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
-    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      Queues: [{ Ref: logicalId(backup.deadLetterQueue) }],
-      PolicyDocument: {
-        Statement: [
-          Match.objectLike({
-            Effect: 'Deny',
-            Action: 'sqs:*',
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          }),
-        ],
-      },
-    });
+    for (const queue of [backup.deadLetterQueue, backup.failureRecorderDeadLetterQueue]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(queue) }],
+        PolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ],
+        },
+      });
+    }
   });
 
   it('may write only its table folder, read only its _meta folder, and describe only its table', () => {
@@ -201,6 +221,59 @@ describe('writer', () => {
     });
     const role = template.findResources('AWS::IAM::Role')[logicalId(writerRole)];
     expect(role?.Properties).not.toHaveProperty('ManagedPolicyArns');
+  });
+});
+
+describe('failure recorder', () => {
+  it('runs Node.js 22 on arm64 with the environment the handler reads', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 30,
+      Environment: {
+        Variables: {
+          BACKUP_BUCKET: { Ref: logicalId(bucket) },
+          BACKUP_PREFIX: '',
+          POWERTOOLS_SERVICE_NAME: 'ddb-rewind-failure-recorder',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+      Role: getAtt(recorderRole),
+    });
+  });
+
+  it('consumes the on-failure queue ten messages at a time, reporting the ones it could not record', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(backup.failureRecorder) },
+      EventSourceArn: getAtt(backup.deadLetterQueue),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('may only write gap markers of its table and consume its queue', () => {
+    const statements = roleStatements(template, recorderRole);
+    expect(statements.find((s) => s.Sid === 'WriteGapMarkers')).toEqual({
+      Sid: 'WriteGapMarkers',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: objectsArn(bucket, '/orders/_meta/gaps/*'),
+    });
+    expect(actionsOf(statements)).toEqual([
+      'Allow logs:CreateLogStream',
+      'Allow logs:PutLogEvents',
+      'Allow s3:PutObject',
+      'Allow sqs:ChangeMessageVisibility',
+      'Allow sqs:DeleteMessage',
+      'Allow sqs:GetQueueAttributes',
+      'Allow sqs:GetQueueUrl',
+      'Allow sqs:ReceiveMessage',
+    ]);
+    const consume = statements.find(
+      (s) => Array.isArray(s.Action) && s.Action.includes('sqs:ReceiveMessage'),
+    );
+    expect(consume?.Resource).toEqual(getAtt(backup.deadLetterQueue));
   });
 });
 
@@ -345,8 +418,8 @@ describe('restore', () => {
 describe('alarms', () => {
   const common = { EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanThreshold', Period: 300 };
 
-  it('has exactly four, without actions when no topic is given', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  it('has exactly six, without actions when no topic is given', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties).not.toHaveProperty('AlarmActions');
     }
@@ -373,14 +446,33 @@ describe('alarms', () => {
     });
   });
 
-  it('fires when the dead-letter queue holds a message', () => {
+  it("fires when the failure recorder's dead-letter queue holds a message (a lost batch not recorded)", () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Statistic: 'Maximum',
       Threshold: 0,
-      Dimensions: [{ Name: 'QueueName', Value: getAtt(backup.deadLetterQueue, 'QueueName') }],
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(backup.failureRecorderDeadLetterQueue, 'QueueName') }],
+    });
+  });
+
+  it.each([
+    ['LostBatches', 'failure-recorder'],
+    ['RecordsParked', 'writer'],
+  ])('fires on a single %s of the table, and not on missing data', (metric, service) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Namespace: 'ddb-rewind',
+      MetricName: metric,
+      Statistic: 'Sum',
+      Threshold: 1,
+      Dimensions: [
+        { Name: 'service', Value: service },
+        { Name: 'table', Value: 'orders' },
+      ],
+      TreatMissingData: 'notBreaching',
     });
   });
 
@@ -405,6 +497,8 @@ describe('alarms', () => {
     expect(backup.writerErrorsAlarm.node.path).toBe('Test/Orders/Alarms/WriterErrors');
     expect(backup.deadLetterAlarm.node.path).toBe('Test/Orders/Alarms/DeadLetters');
     expect(backup.backupLagAlarm.node.path).toBe('Test/Orders/Alarms/BackupLag');
+    expect(backup.lostBatchesAlarm.node.path).toBe('Test/Orders/Alarms/LostBatches');
+    expect(backup.recordsParkedAlarm.node.path).toBe('Test/Orders/Alarms/RecordsParked');
   });
 });
 

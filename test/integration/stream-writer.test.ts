@@ -166,6 +166,25 @@ describe('stream writer', () => {
     expect(replayed.map((v) => JSON.parse(v.body ?? '{}').v.N)).toEqual(['2', '1']);
   });
 
+  it('parks a record whose eventSourceARN names no table, and writes the rest of the batch', async () => {
+    const k = { pk: { S: 'arn-ok' } };
+    const good = events.record('INSERT', k, base + 60, { ...k, v: { N: '1' } });
+    const bad = events.record('INSERT', { pk: { S: 'arn-bad' } }, base + 60, { pk: { S: 'arn-bad' } });
+    bad.eventSourceARN = 'arn:aws:dynamodb:us-east-1:123456789012:not-a-stream';
+    const out = await writeStreamBatch(deps, config, events.event([good, bad]));
+    expect(out).toMatchObject({ batchItemFailures: [], written: 1, parked: 1 });
+    const versions = await versionsOf(s3, bucket, objectKeyFor(loc, k));
+    expect(versions.map((v) => JSON.parse(v.body ?? '{}').v.N)).toEqual(['1']);
+    const parked = await s3.send(
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: `unknown-table/_dead-letter/${bad.dynamodb?.SequenceNumber}.json`,
+      }),
+    );
+    const kept = JSON.parse((await parked.Body?.transformToString()) ?? '') as DynamoDBStreamEvent;
+    expect(kept.Records[0]?.eventSourceARN).toBe(bad.eventSourceARN);
+  });
+
   it('marks a recorded TTL-expiry REMOVE as a TTL delete', async () => {
     const event = JSON.parse(
       JSON.stringify(ttlFixture).replaceAll('TABLE_NAME', table),
