@@ -186,6 +186,7 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
   const targets: string[] = [];
   const ours: number[] = [];
   const listGet: number[] = [];
+  const listOnly: number[] = [];
   const batchWrite: number[] = [];
   const restoreRun = async (label: string, usePack: boolean) => {
     const target = randomName('bench-target');
@@ -232,6 +233,21 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
         }),
       ),
     );
+    // Ceiling 3: the listing alone, the floor of any restore that reads every version's entry
+    // (with a pack, bodies come in chunks of thousands: listing is nearly all that is left).
+    listOnly.push(
+      rate(
+        ITEMS,
+        await timed('ceiling list only', async () => {
+          const prefixes = new TaskPool(16);
+          for (const hh of HASH_PREFIXES)
+            await prefixes.submit(async () => {
+              for await (const _group of listKeyVersions(m.s3, bucket, `${itemsRoot(loc)}${hh}/`));
+            });
+          await prefixes.drain();
+        }),
+      ),
+    );
     // Ceiling 2: BatchWriteItem of the same number of items into a fresh table.
     const sink = randomName('bench-sink');
     targets.push(sink);
@@ -243,7 +259,6 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
           const writer = new BatchWriter(m.dynamodb, {
             table: sink,
             concurrency: 16,
-            counter: { dynamodb: 0 },
           });
           for (let i = 0; i < ITEMS; i++)
             await writer.add({
@@ -337,6 +352,7 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
     packFirst,
     packNext,
     listGet: median(listGet),
+    listOnly: median(listOnly),
     batchWrite: median(batchWrite),
     classic,
     single,
@@ -437,7 +453,7 @@ type RestoreFigures = Awaited<ReturnType<typeof benchRestore>>;
 const packedRow = (r: RestoreFigures): [string, string, string] => [
   `restore items/s, with a pack (N=${ITEMS}, ${VERSIONS} versions each)`,
   r.packed.toFixed(0),
-  `${(r.packed / r.classic).toFixed(1)}x classic (target >= 10x); ${(r.packed / r.ours).toFixed(1)}x no pack; ${r.fromPack} of ${ITEMS} bodies from the pack`,
+  `${(r.packed / r.listOnly).toFixed(2)}x the list-only ceiling (${r.listOnly.toFixed(0)}/s; target >= 0.8x); ${(r.packed / r.classic).toFixed(1)}x classic (target >= 10x); ${(r.packed / r.ours).toFixed(1)}x no pack; ${r.fromPack} of ${ITEMS} bodies from the pack`,
 ];
 
 const packCostRow = (r: RestoreFigures): [string, string, string] => [
@@ -463,7 +479,7 @@ async function fullRun(bucket: string, table: string) {
     [
       `restore items/s, no pack (N=${ITEMS}, ${VERSIONS} versions each)`,
       r.ours.toFixed(0),
-      `${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s; target >= 0.7x); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(0)}/s; target >= 10x)`,
+      `${(r.ours / lower).toFixed(2)}x lower raw ceiling (list+GET ${r.listGet.toFixed(0)}/s, BatchWriteItem ${r.batchWrite.toFixed(0)}/s; target >= 0.8x); ${(r.ours / r.classic).toFixed(1)}x classic (${r.classic.toFixed(0)}/s; target >= 10x)`,
     ],
     packedRow(r),
     packCostRow(r),

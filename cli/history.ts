@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import type { Colors } from 'picocolors/types';
 import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
+import { BackupReader } from '../core/aws/backup-reader';
 import { clientsFromEnv } from '../core/aws/clients';
 import { type HistoryEntry, itemHistory } from '../core/aws/item-history';
 import { requireManifest } from '../core/aws/manifest-store';
@@ -41,7 +42,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
       };
       const now = Date.now();
       const horizon = await assertAnswerable(s3, loc, undefined, askedInstants(window, now), now);
-      const history = await itemHistory(s3, loc, key ?? {}, {
+      const history = await itemHistory(new BackupReader(s3, loc), key ?? {}, {
         ...window,
         ...(horizon.kind === 'since' ? { horizonMs: horizon.fromMs } : {}),
       });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { BackupReader } from '../core/aws/backup-reader';
 import { clientsFromEnv } from '../core/aws/clients';
 import { requireManifest } from '../core/aws/manifest-store';
-import { listVersionsOfKey } from '../core/aws/version-store';
 import { parseKeys } from '../core/item-key';
 import { objectKeyFor } from '../core/object-key';
 import type { CliContext } from './context';
@@ -25,7 +25,7 @@ export function registerLocate(program: Command, ctx: CliContext): void {
       const { s3 } = clientsFromEnv();
       const [key] = parseKeys('--key', o.key, await requireManifest(s3, loc));
       const objectKey = objectKeyFor(loc, key ?? {});
-      const versions = await listVersionsOfKey(s3, loc.bucket, objectKey);
+      const versions = await new BackupReader(s3, loc).versionsOf(objectKey);
       const region = process.env.AWS_REGION ?? 'us-east-1';
       const console = `https://${region}.console.aws.amazon.com/s3/object/${loc.bucket}?region=${region}&bucketType=general&prefix=${encodeURIComponent(objectKey)}&tab=versions`;
       const doc = {

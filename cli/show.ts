@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { assertAnswerable } from '../core/aws/backup-check';
+import { BackupReader } from '../core/aws/backup-reader';
 import { clientsFromEnv } from '../core/aws/clients';
-import { itemHistory, stateAt } from '../core/aws/item-history';
-import { itemAsOf } from '../core/aws/items-as-of';
 import { requireManifest } from '../core/aws/manifest-store';
-import { listVersionsOfKey } from '../core/aws/version-store';
+import { RequestTally, withTally } from '../core/aws/request-tally';
 import { parseKeys } from '../core/item-key';
+import { itemSpan } from '../core/item-span';
 import { objectKeyFor } from '../core/object-key';
-import { DEFAULT_CLOCK_SKEW_MS } from '../core/select-version';
+import type { ListedVersion } from '../core/select-version';
 import type { CliContext } from './context';
 import { instantOf, type LocationOptions, locationOf, withBackupOptions } from './options';
 
@@ -33,25 +33,32 @@ export function registerShow(program: Command, ctx: CliContext): void {
       const manifest = await requireManifest(s3, loc);
       const [key] = parseKeys('--key', o.key, manifest);
       const horizon = await assertAnswerable(s3, loc, manifest, [{ flag: '--at', atMs }], Date.now());
+      const reader = new BackupReader(s3, loc);
       const objectKey = objectKeyFor(loc, key ?? {});
-      const versions = await listVersionsOfKey(s3, loc.bucket, objectKey);
-      const item = await itemAsOf(s3, loc.bucket, objectKey, versions, {
-        atMs,
-        clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
-        counter: { s3: 0, versions: 0 },
+      const tally = new RequestTally();
+      const { item, span } = await withTally(tally, async () => {
+        const found = await reader.itemAsOf(objectKey, atMs);
+        // What the as-of read learned answers most of the span: usually no request more.
+        const readMeta = async (v: ListedVersion) =>
+          found.metas.has(v.versionId)
+            ? found.metas.get(v.versionId)
+            : reader.readMeta(objectKey, v.versionId);
+        return { item: found, span: await itemSpan(found.versions, found.chosen, atMs, readMeta) };
       });
-      const span = stateAt(
-        await itemHistory(s3, loc, key ?? {}, horizon.kind === 'since' ? { horizonMs: horizon.fromMs } : {}),
-        atMs,
-      );
+      // Before the horizon, versions may be gone: an earlier start of the item's life may be too.
+      const since =
+        horizon.kind === 'since' && (span.existedFromMs ?? 0) < horizon.fromMs
+          ? undefined
+          : span.existedFromMs;
       const before = horizon.kind === 'since' ? `before ${iso(horizon.fromMs)}` : 'before the backup';
       const doc = {
         at: new Date(atMs).toISOString(),
         exists: Boolean(item.image),
         ...(item.image ? { item: item.image } : {}),
-        existedSince: iso(span.existedFromMs),
+        existedSince: iso(since),
         existedUntil: iso(span.existedUntilMs),
         nextChange: iso(span.nextChangeMs),
+        s3Requests: tally.total('s3'),
       };
       if (o.json) ctx.print(JSON.stringify(doc, null, 2));
       else if (item.image) {

@@ -6,7 +6,6 @@ export interface BatchWriterOptions {
   table: string;
   /** Caps write capacity units per second. */
   limiter?: RateLimiter;
-  counter: { dynamodb: number };
   /** Give up after this many rounds that leave items unprocessed. @default 12 */
   maxRounds?: number;
 }
@@ -49,7 +48,6 @@ export async function writeBatch(
     }
     if (round > 0) await sleep(Math.random() * Math.min(20_000, 50 * 2 ** round));
     if (options.limiter) await options.limiter.take(pending.reduce((n, r) => n + writeUnits(r), 0));
-    options.counter.dynamodb++;
     const out = await dynamodb.send(
       new BatchWriteItemCommand({ RequestItems: { [options.table]: pending } }),
     );

@@ -1,9 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ChangeMeta } from '../change-record';
-import { type BackupLocation, decodeObjectKey, HASH_PREFIXES, type ItemKey, itemsRoot } from '../object-key';
+import { type BackupLocation, decodeObjectKey, type ItemKey } from '../object-key';
+import { WHOLE } from '../partition';
 import { changeId, DEFAULT_CLOCK_SKEW_MS } from '../select-version';
-import { TaskPool } from '../task-pool';
-import { listKeyVersions, type RequestCounter, readVersionMeta } from './version-store';
+import { BackupReader } from './backup-reader';
+import { RequestTally, withTally } from './request-tally';
+import type { KeyVersions } from './version-store';
 
 export interface ChangesReport {
   sinceMs: number;
@@ -34,34 +36,43 @@ export async function changesIn(
   window: { sinceMs: number; untilMs: number },
   onItem?: (item: ChangedItem) => void,
 ): Promise<ChangesReport> {
-  const counter: RequestCounter = { s3: 0 };
+  const reader = new BackupReader(s3, loc);
+  const tally = new RequestTally();
   const report: ChangesReport = { ...window, items: 0, changes: 0, byEvent: {}, byCause: {}, s3Requests: 0 };
-  const pool = new TaskPool(16);
-  for (const hh of HASH_PREFIXES) {
-    await pool.submit(async () => {
-      for await (const group of listKeyVersions(s3, loc.bucket, `${itemsRoot(loc)}${hh}/`, counter)) {
-        const recent = group.versions.filter(
-          (v) => !v.isDeleteMarker && v.lastModifiedMs >= window.sinceMs - DEFAULT_CLOCK_SKEW_MS,
-        );
-        const seen = new Map<string, ChangeMeta>();
-        for (const v of recent) {
-          const meta = await readVersionMeta(s3, loc.bucket, group.objectKey, v.versionId, counter);
-          if (meta && meta.timeMs >= window.sinceMs && meta.timeMs <= window.untilMs)
-            seen.set(changeId(meta), meta);
-        }
-        if (seen.size === 0) continue;
+  await withTally(tally, () =>
+    reader.eachKey(WHOLE, () => ({
+      item: async (group) => {
+        const seen = await changesOf(reader, group, window);
+        if (seen.length === 0) return;
         report.items++;
-        for (const meta of seen.values()) {
+        for (const meta of seen) {
           report.changes++;
           report.byEvent[meta.event] = (report.byEvent[meta.event] ?? 0) + 1;
           report.byCause[meta.cause] = (report.byCause[meta.cause] ?? 0) + 1;
         }
         const key = decodeObjectKey(loc, group.objectKey);
-        onItem?.({ objectKey: group.objectKey, ...(key ? { key } : {}), changes: seen.size });
-      }
-    });
-  }
-  await pool.drain();
-  report.s3Requests = counter.s3;
+        onItem?.({ objectKey: group.objectKey, ...(key ? { key } : {}), changes: seen.length });
+      },
+    })),
+  );
+  report.s3Requests = tally.total('s3');
   return report;
+}
+
+/** One item's changes in the window, each once (redelivered copies share a change id). */
+async function changesOf(
+  reader: BackupReader,
+  group: KeyVersions,
+  window: { sinceMs: number; untilMs: number },
+): Promise<ChangeMeta[]> {
+  const recent = group.versions.filter(
+    (v) => !v.isDeleteMarker && v.lastModifiedMs >= window.sinceMs - DEFAULT_CLOCK_SKEW_MS,
+  );
+  const seen = new Map<string, ChangeMeta>();
+  for (const v of recent) {
+    const meta = await reader.readMeta(group.objectKey, v.versionId);
+    if (meta && meta.timeMs >= window.sinceMs && meta.timeMs <= window.untilMs)
+      seen.set(changeId(meta), meta);
+  }
+  return [...seen.values()];
 }

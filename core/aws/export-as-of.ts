@@ -8,15 +8,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { writeWithBackpressure } from '../backpressure';
 import { InputError } from '../errors';
-import { gapsTouching, gapWarning } from '../gaps';
 import { type Log, silentLog } from '../log';
 import type { BackupLocation } from '../object-key';
-import { type Partition, prefixesOf, WHOLE } from '../partition';
-import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
-import { TaskPool } from '../task-pool';
-import { listGaps } from './gap-store';
-import { forEachItemAsOf } from './items-as-of';
-import { openPack } from './pack-reader';
+import type { Partition } from '../partition';
+import { BackupReader } from './backup-reader';
+import { gapWarnings } from './gap-store';
+import { type RequestSummary, RequestTally, requestSummary, withTally } from './request-tally';
 import { checkRestore, type RestoreDeps } from './restore';
 
 export interface ExportRequest {
@@ -32,12 +29,11 @@ export interface ExportRequest {
   usePack?: boolean;
 }
 
-export interface ExportSummary {
+export interface ExportSummary extends RequestSummary {
   atMs: number;
   out: string;
   items: number;
   versionsScanned: number;
-  s3Requests: number;
   durationMs: number;
   warnings: string[];
 }
@@ -80,45 +76,38 @@ export async function exportAsOf(
     targetTable: `${req.source.table}-export`,
     mode: 'upsert',
   });
-  const touched = gapsTouching(await listGaps(deps.s3, req.source), req.atMs);
-  const warnings = touched.length ? [gapWarning(req.source.table, touched)] : [];
+  const warnings = await gapWarnings(deps.s3, req.source, req.atMs);
   if (!req.out.startsWith('s3://')) await mkdir(dirname(req.out), { recursive: true });
-  const sink = openSink(deps.s3, req.out);
-  const counter = { s3: 0, versions: 0 };
+  const reader = new BackupReader(deps.s3, req.source, {
+    ...(req.concurrency ? { concurrency: req.concurrency } : {}),
+    ...(req.clockSkewMs !== undefined ? { clockSkewMs: req.clockSkewMs } : {}),
+    log: deps.log,
+  });
+  const tally = new RequestTally();
   let items = 0;
-  const concurrency = req.concurrency ?? 32;
-  const pack = req.usePack === false ? undefined : await openPack(deps.s3, req.source, req.atMs, counter);
-  const pool = new TaskPool(Math.min(16, concurrency));
-  for (const hh of prefixesOf(req.partition ?? WHOLE)) {
-    await pool.submit(() =>
-      forEachItemAsOf(
-        deps.s3,
-        req.source,
-        hh,
-        {
-          atMs: req.atMs,
-          clockSkewMs: req.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
-          concurrency: Math.max(2, Math.ceil(concurrency / 4)),
-          counter,
-          ...(pack ? { pack: { pack, log: deps.log } } : {}),
-        },
-        async (item) => {
+  const stats = await withTally(tally, async () => {
+    const sink = openSink(deps.s3, req.out);
+    const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
+    const scanned = await reader.scan(
+      { atMs: req.atMs, ...(req.partition ? { partition: req.partition } : {}), ...(pack ? { pack } : {}) },
+      () => ({
+        item: async (item) => {
           if (!item.image) return;
           items++;
           await writeWithBackpressure(sink.stream, `${JSON.stringify({ Item: item.image })}\n`);
         },
-      ),
+      }),
     );
-  }
-  await pool.drain();
-  sink.stream.end();
-  await sink.done;
+    sink.stream.end();
+    await sink.done;
+    return scanned;
+  });
   return {
     atMs: req.atMs,
     out: req.out,
     items,
-    versionsScanned: counter.versions,
-    s3Requests: counter.s3,
+    versionsScanned: stats.versions,
+    ...requestSummary(tally),
     durationMs: Date.now() - started,
     warnings,
   };

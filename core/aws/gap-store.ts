@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Gap } from '../gaps';
+import { type Gap, gapsTouching, gapWarning } from '../gaps';
 import { type BackupLocation, metaRoot } from '../object-key';
 import { readJsonIfExists } from './version-store';
 
@@ -22,6 +22,12 @@ export async function recordGap(s3: S3Client, loc: BackupLocation, gap: Gap): Pr
       ContentType: 'application/json',
     }),
   );
+}
+
+/** The warning restore and export give when T falls in a gap of the backup (none otherwise). */
+export async function gapWarnings(s3: S3Client, loc: BackupLocation, atMs: number): Promise<string[]> {
+  const touched = gapsTouching(await listGaps(s3, loc), atMs);
+  return touched.length ? [gapWarning(loc.table, touched)] : [];
 }
 
 /** Every gap recorded for a table; interval and reason are in the object key, so none is read. */

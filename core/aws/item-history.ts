@@ -1,11 +1,11 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { ChangeCause, ChangeMeta } from '../change-record';
+import { type ChangeCause, type ChangeMeta, metaFromS3 } from '../change-record';
 import type { WireItem } from '../ddb-json';
 import { type AttributeChange, diffItems } from '../item-diff';
-import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
+import { type ItemKey, objectKeyFor } from '../object-key';
 import { changeId, compareChanges } from '../select-version';
 import { TaskPool } from '../task-pool';
-import { listVersionsOfKey, type RequestCounter, readVersion } from './version-store';
+import type { BackupReader } from './backup-reader';
+import { RequestTally, withTally } from './request-tally';
 
 /** One change of one item, as the audit log shows it. */
 export interface HistoryEntry {
@@ -45,30 +45,61 @@ export interface ItemHistory {
  * redelivered records appear once.
  *
  * @example
- * const h = await itemHistory(s3, backupLocation('backups', 'orders'), { pk: { S: 'order#1' } });
+ * const h = await itemHistory(new BackupReader(s3, backupLocation('backups', 'orders')), { pk: { S: 'order#1' } });
  */
 export async function itemHistory(
-  s3: S3Client,
-  loc: BackupLocation,
+  reader: BackupReader,
   key: ItemKey,
   window: { sinceMs?: number; untilMs?: number; horizonMs?: number } = {},
 ): Promise<ItemHistory> {
-  const counter: RequestCounter = { s3: 0 };
-  const objectKey = objectKeyFor(loc, key);
-  const listed = (await listVersionsOfKey(s3, loc.bucket, objectKey, counter)).filter(
-    (v) => !v.isDeleteMarker,
-  );
-  const read: Array<{ versionId: string; body: string; meta: ChangeMeta }> = [];
-  const pool = new TaskPool(8);
+  const objectKey = objectKeyFor(reader.loc, key);
+  const tally = new RequestTally();
+  const read = await withTally(tally, () => readChanges(reader, objectKey));
+  const { entries, duplicatesSkipped } = entriesOf(read, window);
+  const atHorizon =
+    window.horizonMs === undefined
+      ? undefined
+      : read.filter((r) => r.meta.timeMs < (window.horizonMs ?? 0)).at(-1);
+  return {
+    objectKey,
+    key,
+    entries,
+    duplicatesSkipped,
+    s3Requests: tally.total('s3'),
+    ...(window.horizonMs !== undefined ? { horizonMs: window.horizonMs } : {}),
+    ...(atHorizon && atHorizon.meta.event !== 'REMOVE'
+      ? { imageAtHorizon: JSON.parse(atHorizon.body) as WireItem }
+      : {}),
+  };
+}
+
+interface ReadChange {
+  versionId: string;
+  body: string;
+  meta: ChangeMeta;
+}
+
+/** Every version of the object key (delete markers aside), read, in change order. */
+async function readChanges(reader: BackupReader, objectKey: string): Promise<ReadChange[]> {
+  const listed = (await reader.versionsOf(objectKey)).filter((v) => !v.isDeleteMarker);
+  const read: ReadChange[] = [];
+  const pool = new TaskPool(reader.concurrency);
   for (const v of listed) {
     await pool.submit(async () => {
-      const { body, meta } = await readVersion(s3, loc.bucket, objectKey, v.versionId, counter);
+      const { body, metadata } = await reader.readRaw(objectKey, v.versionId);
+      const meta = metaFromS3(metadata);
       if (meta) read.push({ versionId: v.versionId, body, meta });
     });
   }
   await pool.drain();
-  read.sort((a, b) => compareChanges(a.meta, b.meta) || a.versionId.localeCompare(b.versionId));
+  return read.sort((a, b) => compareChanges(a.meta, b.meta) || a.versionId.localeCompare(b.versionId));
+}
 
+/** The audit log's entries: each change once, diffed against the state before it, in the window. */
+function entriesOf(
+  read: readonly ReadChange[],
+  window: { sinceMs?: number; untilMs?: number; horizonMs?: number },
+): { entries: HistoryEntry[]; duplicatesSkipped: number } {
   const seen = new Set<string>();
   const entries: HistoryEntry[] = [];
   let previous: WireItem | undefined;
@@ -100,45 +131,5 @@ export async function itemHistory(
       (window.untilMs === undefined || r.meta.timeMs <= window.untilMs);
     if (inWindow) entries.push(entry);
   }
-  const atHorizon =
-    window.horizonMs === undefined
-      ? undefined
-      : read.filter((r) => r.meta.timeMs < (window.horizonMs ?? 0)).at(-1);
-  return {
-    objectKey,
-    key,
-    entries,
-    duplicatesSkipped,
-    s3Requests: counter.s3,
-    ...(window.horizonMs !== undefined ? { horizonMs: window.horizonMs } : {}),
-    ...(atHorizon && atHorizon.meta.event !== 'REMOVE'
-      ? { imageAtHorizon: JSON.parse(atHorizon.body) as WireItem }
-      : {}),
-  };
-}
-
-/** The item as of T from its history, with the span it existed in (for `show`). */
-export function stateAt(
-  history: ItemHistory,
-  atMs: number,
-): { image?: WireItem; existedFromMs?: number; existedUntilMs?: number; nextChangeMs?: number } {
-  let image: WireItem | undefined = history.imageAtHorizon;
-  let from: number | undefined;
-  let lastRemoveMs: number | undefined;
-  let next: number | undefined;
-  for (const e of history.entries) {
-    if (e.timeMs > atMs) {
-      next = e.timeMs;
-      break;
-    }
-    if (e.image && !image) from = e.timeMs;
-    if (!e.image) lastRemoveMs = e.timeMs;
-    image = e.image;
-  }
-  return {
-    ...(image ? { image } : {}),
-    ...(image && from !== undefined ? { existedFromMs: from } : {}),
-    ...(!image && lastRemoveMs !== undefined ? { existedUntilMs: lastRemoveMs } : {}),
-    ...(next !== undefined ? { nextChangeMs: next } : {}),
-  };
+  return { entries, duplicatesSkipped };
 }

@@ -1,13 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeMeta, metaFromS3 } from '../change-record';
 import type { WireItem } from '../ddb-json';
-import type { Log } from '../log';
-import { type BackupLocation, itemsRoot } from '../object-key';
 import type { PackEntry } from '../pack-format';
 import { type ListedVersion, outrankingVersion, selectAsOf } from '../select-version';
-import { TaskPool } from '../task-pool';
-import { type Pack, PackCursor } from './pack-reader';
-import { listKeyVersions, type RequestCounter, readVersionMeta, readVersionRaw } from './version-store';
+import { readVersionMeta, readVersionRaw } from './version-store';
 
 export interface ItemAsOf {
   objectKey: string;
@@ -19,14 +15,20 @@ export interface ItemAsOf {
   fromPack?: boolean;
 }
 
-export interface AsOfOptions {
+/** The instant a read is about, and the bound on S3's clock trailing DynamoDB's. */
+export interface AsOf {
   atMs: number;
   clockSkewMs: number;
-  /** S3 requests in flight at once. */
-  concurrency: number;
-  counter: RequestCounter & { versions: number };
-  /** Take chosen versions' bodies from this pack when it holds them (see pack-format.ts). */
-  pack?: { pack: Pack; log: Log };
+  /** Collects the change metadata read while deciding, by version id (show reuses it). */
+  metas?: Map<string, ChangeMeta | undefined>;
+}
+
+/** One object key's listing, and the pack's entry for it when a pack is read. */
+export interface KeyListing {
+  bucket: string;
+  objectKey: string;
+  versions: readonly ListedVersion[];
+  packed?: PackEntry | undefined;
 }
 
 /** The version holding an item as of T, and its body and raw metadata when they were read. */
@@ -45,22 +47,21 @@ export interface VersionAsOf {
  */
 export async function versionAsOf(
   s3: S3Client,
-  bucket: string,
-  objectKey: string,
-  versions: readonly ListedVersion[],
-  options: Pick<AsOfOptions, 'atMs' | 'clockSkewMs' | 'counter'>,
-  packed?: PackEntry,
+  { bucket, objectKey, versions, packed }: KeyListing,
+  options: AsOf,
 ): Promise<VersionAsOf | undefined> {
-  const readMeta = async (v: ListedVersion) =>
-    packed?.versionId === v.versionId
-      ? metaFromS3(packed.metadata)
-      : readVersionMeta(s3, bucket, objectKey, v.versionId, options.counter);
+  const readMeta = async (v: ListedVersion) => {
+    const meta =
+      packed?.versionId === v.versionId
+        ? metaFromS3(packed.metadata)
+        : await readVersionMeta(s3, bucket, objectKey, v.versionId);
+    options.metas?.set(v.versionId, meta);
+    return meta;
+  };
   const read = async (version: ListedVersion): Promise<VersionAsOf> => {
     const fromPack = packed?.versionId === version.versionId;
     const { body, metadata } =
-      packed && fromPack
-        ? packed
-        : await readVersionRaw(s3, bucket, objectKey, version.versionId, options.counter);
+      packed && fromPack ? packed : await readVersionRaw(s3, bucket, objectKey, version.versionId);
     return { version, meta: metaFromS3(metadata), body, metadata, fromPack };
   };
   const selected = await selectAsOf(versions, options.atMs, { clockSkewMs: options.clockSkewMs }, readMeta);
@@ -84,16 +85,8 @@ export async function versionAsOf(
   return out;
 }
 
-/** The item behind one object key as of T: ListObjectVersions entries in, image out. */
-export async function itemAsOf(
-  s3: S3Client,
-  bucket: string,
-  objectKey: string,
-  versions: readonly ListedVersion[],
-  options: Pick<AsOfOptions, 'atMs' | 'clockSkewMs' | 'counter'>,
-  packed?: PackEntry,
-): Promise<ItemAsOf> {
-  const chosen = await versionAsOf(s3, bucket, objectKey, versions, options, packed);
+/** The item a chosen version stands for: its image, absent (a tombstone), or unknown (none). */
+export function itemFromVersion(objectKey: string, chosen: VersionAsOf | undefined): ItemAsOf {
   if (!chosen) return { objectKey, known: false };
   if (chosen.meta?.event === 'REMOVE' || chosen.body === undefined) return { objectKey, known: true };
   return {
@@ -102,33 +95,4 @@ export async function itemAsOf(
     image: JSON.parse(chosen.body) as WireItem,
     ...(chosen.fromPack ? { fromPack: true } : {}),
   };
-}
-
-/**
- * Every item of one hash prefix as of T, streamed: one key's versions in memory at a time, and
- * at most `concurrency` version reads in flight. `onItem` runs for each key that has versions.
- */
-export async function forEachItemAsOf(
-  s3: S3Client,
-  loc: BackupLocation,
-  hashPrefix: string,
-  options: AsOfOptions,
-  onItem: (item: ItemAsOf) => Promise<void>,
-): Promise<void> {
-  const pool = new TaskPool(options.concurrency);
-  const cursor =
-    options.pack && new PackCursor(s3, loc, options.pack.pack, hashPrefix, options.pack.log, options.counter);
-  for await (const group of listKeyVersions(
-    s3,
-    loc.bucket,
-    `${itemsRoot(loc)}${hashPrefix}/`,
-    options.counter,
-  )) {
-    options.counter.versions += group.versions.length;
-    const packed = await cursor?.find(group.objectKey);
-    await pool.submit(async () =>
-      onItem(await itemAsOf(s3, loc.bucket, group.objectKey, group.versions, options, packed)),
-    );
-  }
-  await pool.drain();
 }

@@ -12,7 +12,7 @@ import {
   packManifestKey,
   packsRoot,
 } from '../pack-format';
-import { type RequestCounter, readJsonIfExists, readObjectIfExists } from './version-store';
+import { readJsonIfExists, readObjectIfExists } from './version-store';
 
 /** A finished pack, ready to read. */
 export interface Pack {
@@ -34,15 +34,8 @@ export async function listPackIds(s3: S3Client, loc: BackupLocation): Promise<st
 }
 
 /** The finished pack best suited to a read as of `atMs` (see choosePack), or undefined. */
-export async function openPack(
-  s3: S3Client,
-  loc: BackupLocation,
-  atMs: number,
-  counter?: RequestCounter,
-): Promise<Pack | undefined> {
-  if (counter) counter.s3++;
+export async function openPack(s3: S3Client, loc: BackupLocation, atMs: number): Promise<Pack | undefined> {
   for (const id of choosePack(await listPackIds(s3, loc), atMs)) {
-    if (counter) counter.s3++;
     const manifest = await readJsonIfExists<PackManifest>(s3, loc.bucket, packManifestKey(loc, id));
     if (manifest?.format === PACK_FORMAT) return { id, manifest };
   }
@@ -66,7 +59,6 @@ export class PackCursor {
     private readonly pack: Pack,
     private readonly hh: string,
     private readonly log: Log,
-    private readonly counter?: RequestCounter,
   ) {}
 
   async find(objectKey: string): Promise<PackEntry | undefined> {
@@ -96,7 +88,6 @@ export class PackCursor {
     this.pos = 0;
     const key = chunkKey(this.loc, this.pack.id, this.hh, n);
     try {
-      if (this.counter) this.counter.s3++;
       const bytes = await readObjectIfExists(this.s3, this.loc.bucket, key);
       if (!bytes) throw new Error('chunk missing');
       this.entries = decodeChunk(bytes);

@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Log } from '../log';
-import { type BackupLocation, HASH_PREFIXES, itemsRoot } from '../object-key';
+import type { BackupLocation } from '../object-key';
 import {
   Chunker,
   chunkKey,
@@ -11,22 +11,18 @@ import {
   packIdOf,
   packManifestKey,
 } from '../pack-format';
-import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
-import { TaskPool } from '../task-pool';
 import { assertAnswerable } from './backup-check';
-import { versionAsOf } from './items-as-of';
+import { BackupReader, type PrefixVisit, type ScannedItem } from './backup-reader';
 import { requireManifest } from './manifest-store';
-import { openPack, PackCursor } from './pack-reader';
-import { listKeyVersions, readVersionRaw } from './version-store';
+import { type RequestSummary, RequestTally, requestSummary, withTally } from './request-tally';
 
-export interface PackSummary {
+export interface PackSummary extends RequestSummary {
   packId: string;
   items: number;
   /** Entries taken from the previous pack (unchanged items): no GET. */
   reused: number;
   /** The previous pack, if one was used. */
   previous?: string;
-  s3Requests: number;
   durationMs: number;
 }
 
@@ -46,10 +42,11 @@ export async function writePack(
   const described = await requireManifest(deps.s3, loc);
   const createdMs = deps.now?.() ?? Date.now();
   await assertAnswerable(deps.s3, loc, described, [{ flag: 'now', atMs: createdMs }], createdMs);
-  const counter = { s3: 1, versions: 0 };
-  const previous = await openPack(deps.s3, loc, createdMs, counter);
+  const reader = new BackupReader(deps.s3, loc, {
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    log: deps.log,
+  });
   const id = packIdOf(createdMs);
-  const concurrency = options.concurrency ?? 32;
   const manifest: PackManifest = {
     format: PACK_FORMAT,
     table: loc.table,
@@ -58,90 +55,93 @@ export async function writePack(
     items: 0,
     reused: 0,
   };
-  const asOf = { atMs: createdMs, clockSkewMs: DEFAULT_CLOCK_SKEW_MS, counter };
-  const prefixPool = new TaskPool(Math.min(16, concurrency));
-  for (const hh of HASH_PREFIXES) {
-    await prefixPool.submit(async () => {
-      const cursor = previous && new PackCursor(deps.s3, loc, previous, hh, deps.log, counter);
-      const chunker = new Chunker();
-      const lastKeys: string[] = [];
-      const put = async (entries: PackEntry[]) => {
-        const n = lastKeys.length;
-        lastKeys.push((entries.at(-1) as PackEntry).objectKey);
-        counter.s3++;
-        await deps.s3.send(
-          new PutObjectCommand({
-            Bucket: loc.bucket,
-            Key: chunkKey(loc, id, hh, n),
-            Body: encodeChunk(entries),
-            // Not Content-Encoding gzip: a client or proxy could then inflate it on the way.
-            ContentType: 'application/gzip',
-          }),
-        );
-      };
-      // Reads run ahead in parallel; entries are taken in listing order, which chunks must keep.
-      const window: Array<Promise<PackEntry | undefined>> = [];
-      const settle = async () => {
-        const entry = await (window.shift() as Promise<PackEntry | undefined>);
-        if (!entry) return;
-        manifest.items++;
-        const full = chunker.add(entry);
-        if (full) await put(full);
-      };
-      const perPrefix = Math.max(2, Math.ceil(concurrency / 4));
-      for await (const group of listKeyVersions(deps.s3, loc.bucket, `${itemsRoot(loc)}${hh}/`, counter)) {
-        // The version a read as of the pack's time chooses: the item's latest change (not a
-        // redelivered copy that happens to be newest in S3), or its tombstone.
-        const old = await cursor?.find(group.objectKey);
-        const entry = versionAsOf(deps.s3, loc.bucket, group.objectKey, group.versions, asOf, old).then(
-          async (chosen): Promise<PackEntry | undefined> => {
-            if (!chosen) return undefined;
-            if (old && chosen.version.versionId === old.versionId) {
-              manifest.reused++;
-              return old;
-            }
-            const { body, metadata } =
-              chosen.body !== undefined && chosen.metadata
-                ? { body: chosen.body, metadata: chosen.metadata }
-                : await readVersionRaw(
-                    deps.s3,
-                    loc.bucket,
-                    group.objectKey,
-                    chosen.version.versionId,
-                    counter,
-                  );
-            return { objectKey: group.objectKey, versionId: chosen.version.versionId, metadata, body };
-          },
-        );
-        // Awaited in order by settle; this only keeps an early failure from counting as unhandled.
-        entry.catch(() => {});
-        window.push(entry);
-        if (window.length >= perPrefix) await settle();
-      }
-      while (window.length) await settle();
-      const last = chunker.take();
-      if (last) await put(last);
-      if (lastKeys.length) manifest.prefixes[hh] = { lastKeys };
-    });
-  }
-  await prefixPool.drain();
-  counter.s3++;
-  await deps.s3.send(
-    new PutObjectCommand({
-      Bucket: loc.bucket,
-      Key: packManifestKey(loc, id),
-      Body: JSON.stringify(manifest),
-      ContentType: 'application/json',
-    }),
-  );
+  const tally = new RequestTally();
+  const previous = await withTally(tally, async () => {
+    const before = await reader.openPack(createdMs);
+    // Items in listing order: a chunk holds a run of object keys, and readers walk them in order.
+    await reader.scan({ atMs: createdMs, ordered: true, ...(before ? { pack: before } : {}) }, (hh) =>
+      prefixWriter(deps.s3, reader, { id, hh, manifest }),
+    );
+    // Last: until pack.json exists, readers ignore the pack.
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: loc.bucket,
+        Key: packManifestKey(loc, id),
+        Body: JSON.stringify(manifest),
+        ContentType: 'application/json',
+      }),
+    );
+    return before;
+  });
   const summary: PackSummary = {
     packId: id,
     items: manifest.items,
     reused: manifest.reused,
     ...(previous ? { previous: previous.id } : {}),
-    s3Requests: counter.s3,
+    ...requestSummary(tally),
     durationMs: Date.now() - started,
   };
   deps.log.info('pack written', { ...summary });
   return summary;
+}
+
+/** One prefix of a pack: its items' entries, in listing order, cut into chunks. */
+function prefixWriter(
+  s3: S3Client,
+  reader: BackupReader,
+  at: { id: string; hh: string; manifest: PackManifest },
+): PrefixVisit<ScannedItem> {
+  const loc = reader.loc;
+  const chunker = new Chunker();
+  const lastKeys: string[] = [];
+  const put = async (entries: PackEntry[]) => {
+    const n = lastKeys.length;
+    lastKeys.push((entries.at(-1) as PackEntry).objectKey);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: loc.bucket,
+        Key: chunkKey(loc, at.id, at.hh, n),
+        Body: encodeChunk(entries),
+        // Not Content-Encoding gzip: a client or proxy could then inflate it on the way.
+        ContentType: 'application/gzip',
+      }),
+    );
+  };
+  return {
+    item: async (item) => {
+      const entry = await entryOf(reader, item, at.manifest);
+      if (!entry) return;
+      at.manifest.items++;
+      const full = chunker.add(entry);
+      if (full) await put(full);
+    },
+    end: async () => {
+      const last = chunker.take();
+      if (last) await put(last);
+      if (lastKeys.length) at.manifest.prefixes[at.hh] = { lastKeys };
+    },
+  };
+}
+
+/**
+ * The entry of an item: the version a read as of the pack's time chooses (the item's latest
+ * change, not a redelivered copy that happens to be newest in S3, or its tombstone), copied from
+ * the previous pack when it holds that version.
+ */
+async function entryOf(
+  reader: BackupReader,
+  item: ScannedItem,
+  manifest: PackManifest,
+): Promise<PackEntry | undefined> {
+  const chosen = item.chosen;
+  if (!chosen) return undefined;
+  if (item.packed && chosen.version.versionId === item.packed.versionId) {
+    manifest.reused++;
+    return item.packed;
+  }
+  const { body, metadata } =
+    chosen.body !== undefined && chosen.metadata
+      ? { body: chosen.body, metadata: chosen.metadata }
+      : await reader.readRaw(item.objectKey, chosen.version.versionId);
+  return { objectKey: item.objectKey, versionId: chosen.version.versionId, metadata, body };
 }

@@ -2,24 +2,22 @@ import { type DynamoDBClient, GetItemCommand, type WriteRequest } from '@aws-sdk
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type SdkItem, sdkItemToWire, type WireItem, wireItemToSdk } from '../ddb-json';
 import { InputError } from '../errors';
-import { gapsTouching, gapWarning } from '../gaps';
 import type { Log } from '../log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
-import { type Partition, prefixesOf, WHOLE } from '../partition';
+import { type Partition, WHOLE } from '../partition';
 import { RateLimiter } from '../rate-limiter';
-import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { keyNames, type TableManifest } from '../table-manifest';
 import { TaskPool } from '../task-pool';
 import { assertNotFuture } from '../time-arg';
 import { assertAnswerable } from './backup-check';
+import { BackupReader } from './backup-reader';
 import { BatchWriter } from './batch-writer';
-import { listGaps } from './gap-store';
-import { forEachItemAsOf, type ItemAsOf, itemAsOf } from './items-as-of';
+import { gapWarnings } from './gap-store';
+import type { ItemAsOf } from './items-as-of';
 import { requireManifest } from './manifest-store';
-import { openPack } from './pack-reader';
+import { countRequests, type RequestSummary, RequestTally, requestSummary, withTally } from './request-tally';
 import { imageHash, type TargetEntry, TargetSnapshot } from './target-snapshot';
 import { prepareTarget } from './target-table';
-import { listVersionsOfKey } from './version-store';
 
 export type RestoreMode = 'upsert' | 'rewind';
 
@@ -47,7 +45,7 @@ export interface RestoreRequest {
   usePack?: boolean;
 }
 
-export interface RestoreSummary {
+export interface RestoreSummary extends RequestSummary {
   atMs: number;
   targetTable: string;
   mode: RestoreMode;
@@ -59,8 +57,6 @@ export interface RestoreSummary {
   /** The pack read (whole-table restores), and how many items' bodies came from it. */
   pack?: string;
   itemsFromPack: number;
-  s3Requests: number;
-  dynamodbRequests: number;
   durationMs: number;
   /** Warnings that do not stop the restore, e.g. T falls in a gap of the backup. */
   warnings: string[];
@@ -101,9 +97,9 @@ export async function checkRestore(deps: RestoreDeps, req: RestoreRequest): Prom
 
 /**
  * Restores a table, or chosen items, as of an instant. Streams the backup one hash prefix at a
- * time (many prefixes in parallel), reads as few versions as possible (see selectAsOf), compares
- * with the target and writes only what differs, in BatchWriteItem requests. Running it again after
- * an interruption converges to the same table.
+ * time (many prefixes in parallel, see BackupReader), reads as few versions as possible (see
+ * selectAsOf), compares with the target and writes only what differs, in BatchWriteItem requests.
+ * Running it again after an interruption converges to the same table.
  *
  * @example
  * await restore({ s3, dynamodb, log }, { source: backupLocation('backups', 'orders'), atMs, targetTable: 'orders-restore-1', mode: 'upsert', createTable: true });
@@ -111,77 +107,73 @@ export async function checkRestore(deps: RestoreDeps, req: RestoreRequest): Prom
 export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<RestoreSummary> {
   const started = Date.now();
   const manifest = await checkRestore(deps, req);
-  const summary: RestoreSummary = {
-    atMs: req.atMs,
-    targetTable: req.targetTable,
-    mode: req.mode,
-    dryRun: Boolean(req.dryRun),
-    itemsPut: 0,
-    itemsDeleted: 0,
-    itemsUnchanged: 0,
-    versionsScanned: 0,
-    itemsFromPack: 0,
-    s3Requests: 0,
-    dynamodbRequests: 0,
-    durationMs: 0,
-    warnings: [],
-    ...(req.dryRun ? { samples: { put: [], delete: [] } } : {}),
-  };
-  const touched = gapsTouching(await listGaps(deps.s3, req.source), req.atMs);
-  if (touched.length) {
-    const warning = gapWarning(req.source.table, touched);
-    summary.warnings.push(warning);
-    deps.log.warn(warning);
-  }
-  const counter = {
-    get s3() {
-      return summary.s3Requests;
-    },
-    set s3(n: number) {
-      summary.s3Requests = n;
-    },
-    get versions() {
-      return summary.versionsScanned;
-    },
-    set versions(n: number) {
-      summary.versionsScanned = n;
-    },
-    get dynamodb() {
-      return summary.dynamodbRequests;
-    },
-    set dynamodb(n: number) {
-      summary.dynamodbRequests = n;
-    },
-  };
+  const summary = emptySummary(req);
+  summary.warnings.push(...(await gapWarnings(deps.s3, req.source, req.atMs)));
+  for (const w of summary.warnings) deps.log.warn(w);
   const concurrency = req.concurrency ?? 32;
-  const created =
-    req.dryRun && req.createTable
-      ? true
-      : await prepareTarget(deps.dynamodb, manifest, req.targetTable, Boolean(req.createTable));
-  const writer = new BatchWriter(deps.dynamodb, {
-    table: req.targetTable,
-    concurrency: Math.max(1, Math.ceil(concurrency / 4)),
-    counter,
-    ...(req.maxWcu ? { limiter: new RateLimiter(req.maxWcu) } : {}),
-  });
-  const names = manifest ? keyNames(manifest) : [];
-  const options = {
-    atMs: req.atMs,
-    clockSkewMs: req.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
+  const reader = new BackupReader(deps.s3, req.source, {
     concurrency,
-    counter,
-  };
+    ...(req.clockSkewMs !== undefined ? { clockSkewMs: req.clockSkewMs } : {}),
+    log: deps.log,
+  });
+  const dynamodb = countRequests(deps.dynamodb);
+  const tally = new RequestTally();
+  await withTally(tally, async () => {
+    const created =
+      req.dryRun && req.createTable
+        ? true
+        : await prepareTarget(dynamodb, manifest, req.targetTable, Boolean(req.createTable));
+    const writer = new BatchWriter(dynamodb, {
+      table: req.targetTable,
+      concurrency: Math.max(1, Math.ceil(concurrency / 4)),
+      ...(req.maxWcu ? { limiter: new RateLimiter(req.maxWcu) } : {}),
+    });
+    const target: Target = { dynamodb, created, apply: applier(deps, req, summary, writer) };
+    summary.versionsScanned = req.keys
+      ? await restoreKeys(reader, target, req, req.keys)
+      : await restorePartition(reader, target, req, manifest, summary);
+    await writer.flush();
+  });
+  Object.assign(summary, requestSummary(tally), { durationMs: Date.now() - started });
+  deps.log.info('restore finished', { ...summary, samples: undefined });
+  return summary;
+}
 
-  const apply = async (item: ItemAsOf, current: TargetEntry | undefined, key: () => ItemKey) => {
-    if (item.fromPack) summary.itemsFromPack++;
-    if (item.image) {
-      if (current && current.imageHash === imageHash(item.image)) summary.itemsUnchanged++;
-      else await act('put', item.objectKey, { PutRequest: { Item: wireItemToSdk(item.image) } });
-    } else if (current && req.mode === 'rewind') {
-      await act('delete', item.objectKey, { DeleteRequest: { Key: wireItemToSdk(current.key ?? key()) } });
-    }
-    deps.onProgress?.(summary);
-  };
+const emptySummary = (req: RestoreRequest): RestoreSummary => ({
+  atMs: req.atMs,
+  targetTable: req.targetTable,
+  mode: req.mode,
+  dryRun: Boolean(req.dryRun),
+  itemsPut: 0,
+  itemsDeleted: 0,
+  itemsUnchanged: 0,
+  versionsScanned: 0,
+  itemsFromPack: 0,
+  s3Requests: 0,
+  dynamodbRequests: 0,
+  requests: { s3: {}, dynamodb: {} },
+  durationMs: 0,
+  warnings: [],
+  ...(req.dryRun ? { samples: { put: [], delete: [] } } : {}),
+});
+
+/** Decides one item against the target's current state: put, delete, or leave it. */
+type Apply = (item: ItemAsOf, current: TargetEntry | undefined, key: () => ItemKey) => Promise<void>;
+
+interface Target {
+  dynamodb: DynamoDBClient;
+  /** Created by this restore: known empty, never read. */
+  created: boolean;
+  apply: Apply;
+}
+
+/** The per-item rule: what the target must become for this item, counted in the summary. */
+function applier(
+  deps: RestoreDeps,
+  req: RestoreRequest,
+  summary: RestoreSummary,
+  writer: BatchWriter,
+): Apply {
   const act = async (kind: 'put' | 'delete', objectKey: string, request: WriteRequest) => {
     if (kind === 'put') summary.itemsPut++;
     else summary.itemsDeleted++;
@@ -192,71 +184,88 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
     }
     await writer.add(request);
   };
+  return async (item, current, key) => {
+    if (item.fromPack) summary.itemsFromPack++;
+    if (item.image) {
+      if (current && current.imageHash === imageHash(item.image)) summary.itemsUnchanged++;
+      else await act('put', item.objectKey, { PutRequest: { Item: wireItemToSdk(item.image) } });
+    } else if (current && req.mode === 'rewind') {
+      await act('delete', item.objectKey, { DeleteRequest: { Key: wireItemToSdk(current.key ?? key()) } });
+    }
+    deps.onProgress?.(summary);
+  };
+}
 
-  if (req.keys) {
-    const pool = new TaskPool(concurrency);
-    for (const key of req.keys) {
-      await pool.submit(async () => {
-        const objectKey = objectKeyFor(req.source, key);
-        const versions = await listVersionsOfKey(deps.s3, req.source.bucket, objectKey, counter);
-        summary.versionsScanned += versions.length;
-        const item = await itemAsOf(deps.s3, req.source.bucket, objectKey, versions, options);
-        const current = created ? undefined : await getCurrent(deps.dynamodb, req.targetTable, key, counter);
-        await apply(item, current, () => key);
-      });
-    }
-    await pool.drain();
-  } else {
-    const partition = req.partition ?? WHOLE;
-    const pack = req.usePack === false ? undefined : await openPack(deps.s3, req.source, req.atMs, counter);
-    if (pack) summary.pack = pack.id;
-    const snapshot = created
-      ? undefined
-      : await TargetSnapshot.take(deps.dynamodb, req.targetTable, names, req.source, partition, counter);
-    try {
-      const prefixPool = new TaskPool(Math.min(16, concurrency));
-      for (const hh of prefixesOf(partition)) {
-        await prefixPool.submit(async () => {
-          const target = (await snapshot?.load(hh)) ?? new Map<string, TargetEntry>();
-          await forEachItemAsOf(
-            deps.s3,
-            req.source,
-            hh,
-            {
-              ...options,
-              concurrency: Math.max(2, Math.ceil(concurrency / 4)),
-              ...(pack ? { pack: { pack, log: deps.log } } : {}),
-            },
-            async (item) => {
-              const current = target.get(item.objectKey);
-              target.delete(item.objectKey);
-              await apply(item, current, () => current?.key ?? {});
-            },
-          );
-          // Left over: target items the backup never saw. Rewind makes the table equal to T: drop them.
-          for (const [objectKey, current] of target) {
-            await apply({ objectKey, known: false }, current, () => current.key);
-          }
-        });
-      }
-      await prefixPool.drain();
-    } finally {
-      await snapshot?.dispose();
-    }
+/** `--keys`: each item read alone (3 requests as of T) and compared with the target's copy. */
+async function restoreKeys(
+  reader: BackupReader,
+  target: Target,
+  req: RestoreRequest,
+  keys: readonly ItemKey[],
+): Promise<number> {
+  let versions = 0;
+  const pool = new TaskPool(reader.concurrency);
+  for (const key of keys) {
+    await pool.submit(async () => {
+      const item = await reader.itemAsOf(objectKeyFor(req.source, key), req.atMs);
+      versions += item.versions.length;
+      const current = target.created ? undefined : await getCurrent(target.dynamodb, req.targetTable, key);
+      await target.apply(item, current, () => key);
+    });
   }
-  await writer.flush();
-  summary.durationMs = Date.now() - started;
-  deps.log.info('restore finished', { ...summary, samples: undefined });
-  return summary;
+  await pool.drain();
+  return versions;
+}
+
+/** A partition (or the whole table): the reader's scan against a snapshot of the target. */
+async function restorePartition(
+  reader: BackupReader,
+  target: Target,
+  req: RestoreRequest,
+  manifest: TableManifest,
+  summary: RestoreSummary,
+): Promise<number> {
+  const partition = req.partition ?? WHOLE;
+  const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
+  if (pack) summary.pack = pack.id;
+  const snapshot = target.created
+    ? undefined
+    : await TargetSnapshot.take(target.dynamodb, {
+        table: req.targetTable,
+        keyNames: keyNames(manifest),
+        source: req.source,
+        partition,
+      });
+  try {
+    const stats = await reader.scan({ atMs: req.atMs, partition, ...(pack ? { pack } : {}) }, (hh) => {
+      const loaded = snapshot?.load(hh);
+      loaded?.catch(() => {}); // awaited by the first item, or by end
+      const current = async () => (await loaded) ?? new Map<string, TargetEntry>();
+      return {
+        item: async (item) => {
+          const entries = await current();
+          const entry = entries.get(item.objectKey);
+          entries.delete(item.objectKey);
+          await target.apply(item, entry, () => entry?.key ?? {});
+        },
+        // Left over: target items the backup never saw. Rewind makes the table equal to T: drop them.
+        end: async () => {
+          for (const [objectKey, entry] of await current())
+            await target.apply({ objectKey, known: false }, entry, () => entry.key);
+        },
+      };
+    });
+    return stats.versions;
+  } finally {
+    await snapshot?.dispose();
+  }
 }
 
 async function getCurrent(
   dynamodb: DynamoDBClient,
   table: string,
   key: ItemKey,
-  counter: { dynamodb: number },
 ): Promise<TargetEntry | undefined> {
-  counter.dynamodb++;
   const out = await dynamodb.send(
     new GetItemCommand({ TableName: table, Key: wireItemToSdk(key), ConsistentRead: true }),
   );

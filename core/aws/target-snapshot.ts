@@ -24,17 +24,22 @@ export const imageHash = (image: WireItem): string =>
  * The target table's items, spilled to one file per hash prefix, so a restore can compare and
  * find extra items one prefix at a time without holding the whole table in memory.
  */
+export interface SnapshotRequest {
+  table: string;
+  keyNames: readonly string[];
+  /** The backup whose object keys and hash prefixes the spill files use. */
+  source: BackupLocation;
+  partition: Partition;
+  /** Parallel scan segments. @default 4 */
+  segments?: number;
+}
+
 export class TargetSnapshot {
   private constructor(private readonly dir: string) {}
 
   static async take(
     dynamodb: DynamoDBClient,
-    table: string,
-    keyNames: readonly string[],
-    source: BackupLocation,
-    partition: Partition,
-    counter: { dynamodb: number },
-    segments = 4,
+    { table, keyNames, source, partition, segments = 4 }: SnapshotRequest,
   ): Promise<TargetSnapshot> {
     const dir = await mkdtemp(join(tmpdir(), 'ddb-rewind-target-'));
     const files = new Map<string, WriteStream>();
@@ -53,7 +58,6 @@ export class TargetSnapshot {
           { TableName: table, Segment: segment, TotalSegments: segments, ConsistentRead: true },
         );
         for await (const page of pages) {
-          counter.dynamodb++;
           for (const item of page.Items ?? []) {
             const image = sdkItemToWire(item as SdkItem);
             const key = keyOf(image, keyNames);

@@ -4,15 +4,14 @@ import { type SdkItem, sdkItemToWire, wireItemToSdk } from '../ddb-json';
 import { InputError } from '../errors';
 import { gapWarning } from '../gaps';
 import { type BackupLocation, decodeObjectKey, HASH_PREFIXES, type ItemKey } from '../object-key';
+import type { Partition } from '../partition';
 import { DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { keyNames } from '../table-manifest';
-import { TaskPool } from '../task-pool';
 import { assertAnswerable } from './backup-check';
+import { BackupReader } from './backup-reader';
 import { lastBackfillStart, listGaps } from './gap-store';
-import { forEachItemAsOf, itemAsOf } from './items-as-of';
 import { requireManifest } from './manifest-store';
-import { imageHash, TargetSnapshot } from './target-snapshot';
-import { listVersionsOfKey } from './version-store';
+import { imageHash, type TargetEntry, TargetSnapshot } from './target-snapshot';
 
 export type DriftKind = 'missing-from-backup' | 'only-in-backup' | 'differs';
 
@@ -62,78 +61,18 @@ export async function verify(
   await assertAnswerable(deps.s3, req.source, manifest, [{ flag: 'now', atMs: started }], started);
   const names = keyNames(manifest);
   const count = Math.max(1, Math.round((256 * percent) / 100));
+  // "Latest" is as of a moment safely after now: every version written so far is in.
+  const reader = new BackupReader(deps.s3, req.source, {
+    clockSkewMs: 0,
+    ...(req.concurrency ? { concurrency: req.concurrency } : {}),
+  });
   const partition = { from: '00', to: HASH_PREFIXES[count - 1] as string };
-  const counter = { s3: 0, versions: 0, dynamodb: 0 };
-  const snapshot = await TargetSnapshot.take(
-    deps.dynamodb,
-    req.source.table,
-    names,
-    req.source,
-    partition,
-    counter,
-  );
-  const candidates: Drift[] = [];
-  let checked = 0;
-  try {
-    const pool = new TaskPool(8);
-    for (const hh of HASH_PREFIXES.slice(0, count)) {
-      await pool.submit(async () => {
-        const live = await snapshot.load(hh);
-        await forEachItemAsOf(
-          deps.s3,
-          req.source,
-          hh,
-          {
-            atMs: Date.now() + DEFAULT_CLOCK_SKEW_MS,
-            clockSkewMs: 0,
-            concurrency: req.concurrency ?? 8,
-            counter,
-          },
-          async (item) => {
-            checked++;
-            const current = live.get(item.objectKey);
-            live.delete(item.objectKey);
-            const backupHash = item.image ? imageHash(item.image) : undefined;
-            if (current && !backupHash)
-              candidates.push({
-                kind: 'missing-from-backup',
-                objectKey: item.objectKey,
-                key: current.key,
-                tableHash: current.imageHash,
-              });
-            else if (!current && backupHash)
-              candidates.push({ kind: 'only-in-backup', objectKey: item.objectKey, backupHash });
-            else if (current && backupHash && current.imageHash !== backupHash) {
-              candidates.push({
-                kind: 'differs',
-                objectKey: item.objectKey,
-                key: current.key,
-                tableHash: current.imageHash,
-                backupHash,
-              });
-            }
-          },
-        );
-        for (const [objectKey, current] of live) {
-          checked++;
-          candidates.push({
-            kind: 'missing-from-backup',
-            objectKey,
-            key: current.key,
-            tableHash: current.imageHash,
-          });
-        }
-      });
-    }
-    await pool.drain();
-  } finally {
-    await snapshot.dispose();
-  }
+  const { candidates, checked } = await compareAll(deps.dynamodb, reader, names, partition);
   const drift: Drift[] = [];
   if (candidates.length) {
     await new Promise((r) => setTimeout(r, req.settleMs ?? 10_000));
     for (const c of candidates) {
-      const again = await recheck(deps, req.source, names, c);
+      const again = await recheck(deps.dynamodb, reader, names, c);
       if (again) drift.push(again);
     }
   }
@@ -141,39 +80,89 @@ export async function verify(
   for (const d of drift) counts[d.kind]++;
   const backfilledFrom = (await lastBackfillStart(deps.s3, req.source)) ?? 0;
   const open = (await listGaps(deps.s3, req.source)).filter((g) => g.toMs > backfilledFrom);
-  const warnings = open.length ? [gapWarning(req.source.table, open)] : [];
   return {
     inSync: drift.length === 0,
     checkedItems: checked,
     sampledPrefixes: count,
     drift,
     counts,
-    warnings,
+    warnings: open.length ? [gapWarning(req.source.table, open)] : [],
     durationMs: Date.now() - started,
   };
 }
 
+/** One pass over the sampled prefixes: the table's snapshot against the backup's latest state. */
+async function compareAll(
+  dynamodb: DynamoDBClient,
+  reader: BackupReader,
+  names: string[],
+  partition: Partition,
+): Promise<{ candidates: Drift[]; checked: number }> {
+  const snapshot = await TargetSnapshot.take(dynamodb, {
+    table: reader.loc.table,
+    keyNames: names,
+    source: reader.loc,
+    partition,
+  });
+  const candidates: Drift[] = [];
+  let checked = 0;
+  try {
+    await reader.scan({ atMs: Date.now() + DEFAULT_CLOCK_SKEW_MS, partition }, (hh) => {
+      const live = snapshot.load(hh);
+      live.catch(() => {}); // awaited by the first item, or by end
+      return {
+        item: async (item) => {
+          checked++;
+          const entries = await live;
+          const current = entries.get(item.objectKey);
+          entries.delete(item.objectKey);
+          const found = compare(item.objectKey, current, item.image ? imageHash(item.image) : undefined);
+          if (found) candidates.push(found);
+        },
+        end: async () => {
+          for (const [objectKey, current] of await live) {
+            checked++;
+            candidates.push(compare(objectKey, current, undefined) as Drift);
+          }
+        },
+      };
+    });
+  } finally {
+    await snapshot.dispose();
+  }
+  return { candidates, checked };
+}
+
+/** The drift between the table's copy of an item and the backup's, if they differ. */
+function compare(
+  objectKey: string,
+  current: TargetEntry | undefined,
+  backupHash: string | undefined,
+): Drift | undefined {
+  if (current && !backupHash)
+    return { kind: 'missing-from-backup', objectKey, key: current.key, tableHash: current.imageHash };
+  if (!current && backupHash) return { kind: 'only-in-backup', objectKey, backupHash };
+  if (current && backupHash && current.imageHash !== backupHash)
+    return { kind: 'differs', objectKey, key: current.key, tableHash: current.imageHash, backupHash };
+  return undefined;
+}
+
 /** The same comparison for one item, now: still drifting, or settled (undefined). */
 async function recheck(
-  deps: { s3: S3Client; dynamodb: DynamoDBClient },
-  loc: BackupLocation,
+  dynamodb: DynamoDBClient,
+  reader: BackupReader,
   names: string[],
   c: Drift,
 ): Promise<Drift | undefined> {
-  const versions = await listVersionsOfKey(deps.s3, loc.bucket, c.objectKey);
-  const counter = { s3: 0, versions: 0 };
-  const item = await itemAsOf(deps.s3, loc.bucket, c.objectKey, versions, {
-    atMs: Date.now() + DEFAULT_CLOCK_SKEW_MS,
-    clockSkewMs: 0,
-    counter,
-  });
+  const loc = reader.loc;
+  const item = await reader.itemAsOf(c.objectKey, Date.now() + DEFAULT_CLOCK_SKEW_MS);
   const key =
     c.key ??
     (item.image
       ? Object.fromEntries(names.map((n) => [n, item.image?.[n]]))
       : decodeObjectKey(loc, c.objectKey));
   if (!key) return c;
-  const got = await deps.dynamodb.send(
+  const got = await dynamodb.send(
     new GetItemCommand({ TableName: loc.table, Key: wireItemToSdk(key as ItemKey), ConsistentRead: true }),
   );
   const tableHash = got.Item ? imageHash(sdkItemToWire(got.Item as SdkItem)) : undefined;

@@ -13,11 +13,6 @@ import { type BackupWrite, type ChangeMeta, metaFromS3, metaToS3 } from '../chan
 import { ConfigurationError } from '../errors';
 import type { ListedVersion } from '../select-version';
 
-/** Counts S3 requests so summaries and benchmarks can report them. */
-export interface RequestCounter {
-  s3: number;
-}
-
 /** Writes one change: the new image, or a tombstone then a delete marker. */
 export async function writeChange(s3: S3Client, bucket: string, change: BackupWrite): Promise<void> {
   await s3.send(
@@ -92,12 +87,10 @@ export async function* listKeyVersions(
   s3: S3Client,
   bucket: string,
   prefix: string,
-  counter?: RequestCounter,
   options: { startAfterKey?: string; pageSize?: number } = {},
 ): AsyncGenerator<KeyVersions> {
   let current: KeyVersions | undefined;
   for await (const page of listPages(s3, bucket, prefix, options)) {
-    if (counter) counter.s3++;
     for (const entry of entriesOf(page)) {
       if (current && current.objectKey !== entry.key) {
         yield current;
@@ -142,9 +135,8 @@ export async function listVersionsOfKey(
   s3: S3Client,
   bucket: string,
   objectKey: string,
-  counter?: RequestCounter,
 ): Promise<ListedVersion[]> {
-  for await (const group of listKeyVersions(s3, bucket, objectKey, counter)) {
+  for await (const group of listKeyVersions(s3, bucket, objectKey)) {
     // Keys sharing this one as a prefix sort after it: the first group is ours if it exists.
     return group.objectKey === objectKey ? group.versions : [];
   }
@@ -157,9 +149,7 @@ export async function readVersionMeta(
   bucket: string,
   objectKey: string,
   versionId: string,
-  counter?: RequestCounter,
 ): Promise<ChangeMeta | undefined> {
-  if (counter) counter.s3++;
   const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: versionId }));
   return metaFromS3(out.Metadata);
 }
@@ -170,9 +160,8 @@ export async function readVersion(
   bucket: string,
   objectKey: string,
   versionId: string,
-  counter?: RequestCounter,
 ): Promise<{ body: string; meta: ChangeMeta | undefined }> {
-  const { body, metadata } = await readVersionRaw(s3, bucket, objectKey, versionId, counter);
+  const { body, metadata } = await readVersionRaw(s3, bucket, objectKey, versionId);
   return { body, meta: metaFromS3(metadata) };
 }
 
@@ -182,9 +171,7 @@ export async function readVersionRaw(
   bucket: string,
   objectKey: string,
   versionId: string,
-  counter?: RequestCounter,
 ): Promise<{ body: string; metadata: Record<string, string> }> {
-  if (counter) counter.s3++;
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: versionId }));
   const body = (await out.Body?.transformToString('utf8')) ?? '';
   return { body, metadata: out.Metadata ?? {} };

@@ -48,7 +48,7 @@ const sleepUntil = (atMs: number) => sleep(atMs - Date.now());
 const minuteEnd = (t: number) => Math.floor(t / MINUTE) * MINUTE + MINUTE;
 
 beforeAll(async () => {
-  const writer = new BatchWriter(dynamodb, { table, concurrency: 8, counter: { dynamodb: 0 } });
+  const writer = new BatchWriter(dynamodb, { table, concurrency: 8 });
   for (let i = 0; i < ITEMS; i++) await writer.add({ PutRequest: { Item: wireItemToSdk(initial(i)) } });
   await writer.flush();
   await dynamodb.send(

@@ -33,7 +33,7 @@ const env = userEnv();
 const ITEMS = 2500;
 
 beforeAll(async () => {
-  const writer = new BatchWriter(dynamodb, { table, concurrency: 8, counter: { dynamodb: 0 } });
+  const writer = new BatchWriter(dynamodb, { table, concurrency: 8 });
   for (let i = 0; i < ITEMS; i++)
     await writer.add({
       PutRequest: {

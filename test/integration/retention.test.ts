@@ -7,6 +7,7 @@ import {
   type LifecycleRule,
   PutBucketLifecycleConfigurationCommand,
 } from '@aws-sdk/client-s3';
+import { BackupReader } from '../../core/aws/backup-reader';
 import { exportAsOf } from '../../core/aws/export-as-of';
 import { itemHistory } from '../../core/aws/item-history';
 import { writePack } from '../../core/aws/pack-writer';
@@ -141,9 +142,9 @@ describe('the retention horizon of a bucket with lifecycle rules', () => {
 
   it('history starts at the horizon, diffing its first change against the item as of the horizon', async () => {
     await setRules([rule30]);
-    const full = await itemHistory(s3, loc, key);
+    const full = await itemHistory(new BackupReader(s3, loc), key);
     expect(full.entries.map((e) => e.event)).toEqual(['insert', 'modify', 'modify']);
-    const h = await itemHistory(s3, loc, key, { horizonMs: realNow - 30 * DAY });
+    const h = await itemHistory(new BackupReader(s3, loc), key, { horizonMs: realNow - 30 * DAY });
     expect(h.entries.map((e) => e.timeMs)).toEqual([sec(t2) * 1000, sec(t3) * 1000]);
     // Against v=1 (the state at the horizon), not against nothing: one attribute changed.
     expect(h.entries[0]?.changes).toEqual([{ path: 'v', kind: 'changed', old: { N: '1' }, new: { N: '2' } }]);

@@ -1,0 +1,270 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import type { ChangeMeta } from '../change-record';
+import { type Log, silentLog } from '../log';
+import { type BackupLocation, itemsRoot } from '../object-key';
+import type { PackEntry } from '../pack-format';
+import { type Partition, prefixesOf, WHOLE } from '../partition';
+import { DEFAULT_CLOCK_SKEW_MS, type ListedVersion } from '../select-version';
+import { TaskPool } from '../task-pool';
+import { type ItemAsOf, itemFromVersion, type VersionAsOf, versionAsOf } from './items-as-of';
+import { openPack, type Pack, PackCursor } from './pack-reader';
+import { countRequests } from './request-tally';
+import {
+  type KeyVersions,
+  listKeyVersions,
+  listVersionsOfKey,
+  readVersionMeta,
+  readVersionRaw,
+} from './version-store';
+
+export interface ReaderSettings {
+  /**
+   * The most S3 requests a scan of this reader has in flight at once, listings and reads
+   * together: the one meaning of every command's `--concurrency` on the backup side.
+   * @default 32
+   */
+  concurrency?: number;
+  /** Bound on how far S3's clock may trail DynamoDB's. @default DEFAULT_CLOCK_SKEW_MS (2000) */
+  clockSkewMs?: number;
+  /** Where a damaged pack is reported. */
+  log?: Log;
+}
+
+/** One item of a scan: the item as of T, and the version it came from. */
+export interface ScannedItem extends ItemAsOf {
+  /** The version holding the item as of T (absent when the backup has no change at or before T). */
+  chosen?: VersionAsOf;
+  /** The pack's entry for this object key, whether or not it is the chosen version. */
+  packed?: PackEntry;
+}
+
+/** One item read alone, with what was learned on the way. */
+export interface SingleItem extends ScannedItem {
+  versions: ListedVersion[];
+  metas: Map<string, ChangeMeta | undefined>;
+}
+
+/** What a job does with one hash prefix of a scan. */
+export interface PrefixVisit<I> {
+  /** Each object key of the prefix (with its versions), or each item as of T. */
+  item(item: I): Promise<void> | void;
+  /** After the prefix's last item was handled. */
+  end?(): Promise<void> | void;
+}
+
+export interface ScanRequest {
+  atMs: number;
+  /** @default WHOLE (all 256 hash prefixes) */
+  partition?: Partition;
+  /** Take chosen versions' bodies from this pack where it holds them (see openPack). */
+  pack?: Pack;
+  /**
+   * Hand each prefix's items to `item` one at a time in listing order (a pack's chunks need it);
+   * otherwise items of a prefix are handled in parallel. Reads run ahead either way.
+   */
+  ordered?: boolean;
+}
+
+export interface ScanStats {
+  /** Object keys listed (items, present or not). */
+  keys: number;
+  /** Versions and delete markers listed. */
+  versions: number;
+}
+
+// How the request budget is spread: prefixes listed at once, and reads running per prefix.
+const MAX_PREFIXES = 16;
+
+/**
+ * The one way jobs read a backup: bound to a location (client, bucket, prefix, table), it offers
+ * the scan every whole-backup job needs (the items of a range of hash prefixes as of T, with the
+ * pack used where there is one) and the single-item reads. Restore, export, verify, pack and
+ * changes plug their per-item rule into `scan` or `eachKey`; show, history and `--keys` use the
+ * item methods. Requests are counted by the client's middleware (request-tally.ts).
+ */
+export class BackupReader {
+  readonly loc: BackupLocation;
+  readonly clockSkewMs: number;
+  readonly concurrency: number;
+  private readonly s3: S3Client;
+  private readonly log: Log;
+
+  constructor(s3: S3Client, loc: BackupLocation, settings: ReaderSettings = {}) {
+    this.loc = loc;
+    this.concurrency = settings.concurrency ?? 32;
+    this.clockSkewMs = settings.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+    this.log = settings.log ?? silentLog;
+    this.s3 = limitRequests(countRequests(s3), this.concurrency);
+  }
+
+  /** The finished pack best suited to a read as of `atMs`, if any. */
+  openPack(atMs: number): Promise<Pack | undefined> {
+    return openPack(this.s3, this.loc, atMs);
+  }
+
+  /** Every item of a partition as of T, handed to the visit its prefix's `visit` returns. */
+  scan(req: ScanRequest, visit: (hh: string) => PrefixVisit<ScannedItem>): Promise<ScanStats> {
+    const asOf = { atMs: req.atMs, clockSkewMs: this.clockSkewMs };
+    return this.walk(req.partition ?? WHOLE, req.ordered ?? false, (hh) => {
+      const v = visit(hh);
+      const cursor = req.pack && new PackCursor(this.s3, this.loc, req.pack, hh, this.log);
+      return {
+        prepare: async (group) => cursor?.find(group.objectKey),
+        read: async (group, packed) => {
+          const listing = {
+            bucket: this.loc.bucket,
+            objectKey: group.objectKey,
+            versions: group.versions,
+            packed,
+          };
+          const chosen = await versionAsOf(this.s3, listing, asOf);
+          return {
+            ...itemFromVersion(group.objectKey, chosen),
+            ...(chosen ? { chosen } : {}),
+            ...(packed ? { packed } : {}),
+          };
+        },
+        use: (item) => v.item(item),
+        end: () => v.end?.(),
+      };
+    });
+  }
+
+  /** Every object key of a partition with its versions (for jobs that are not "as of T"). */
+  eachKey(partition: Partition, visit: (hh: string) => PrefixVisit<KeyVersions>): Promise<ScanStats> {
+    return this.walk(partition, false, (hh) => {
+      const v = visit(hh);
+      return {
+        prepare: async () => undefined,
+        read: async (group) => group,
+        use: (group) => v.item(group),
+        end: () => v.end?.(),
+      };
+    });
+  }
+
+  /** Every version and delete marker of one object key, newest first. */
+  versionsOf(objectKey: string): Promise<ListedVersion[]> {
+    return listVersionsOfKey(this.s3, this.loc.bucket, objectKey);
+  }
+
+  /**
+   * One item as of T: its listing, usually one HeadObject and one GetObject (3 requests). Also
+   * returns the listing and the change metadata read while deciding, for callers that say more
+   * about the item (show).
+   */
+  async itemAsOf(objectKey: string, atMs: number): Promise<SingleItem> {
+    const versions = await this.versionsOf(objectKey);
+    const metas = new Map<string, ChangeMeta | undefined>();
+    const asOf = { atMs, clockSkewMs: this.clockSkewMs, metas };
+    const chosen = await versionAsOf(this.s3, { bucket: this.loc.bucket, objectKey, versions }, asOf);
+    if (chosen) metas.set(chosen.version.versionId, chosen.meta);
+    return { ...itemFromVersion(objectKey, chosen), ...(chosen ? { chosen } : {}), versions, metas };
+  }
+
+  readMeta(objectKey: string, versionId: string) {
+    return readVersionMeta(this.s3, this.loc.bucket, objectKey, versionId);
+  }
+
+  readRaw(objectKey: string, versionId: string) {
+    return readVersionRaw(this.s3, this.loc.bucket, objectKey, versionId);
+  }
+
+  /**
+   * The prefix loop every scan shares. Per prefix: the listing, one key at a time; `prepare` in
+   * listing order (a pack cursor must be walked that way); `read` run ahead in parallel; `use`
+   * in parallel, or in listing order when `ordered`; then `end`.
+   */
+  private async walk<P, R>(
+    partition: Partition,
+    ordered: boolean,
+    open: (hh: string) => Walker<P, R>,
+  ): Promise<ScanStats> {
+    const stats: ScanStats = { keys: 0, versions: 0 };
+    const prefixes = prefixesOf(partition);
+    const parallel = Math.max(1, Math.min(MAX_PREFIXES, prefixes.length, this.concurrency));
+    // Reads queued per prefix: enough to keep the request budget busy, bounded so memory is too.
+    const ahead = Math.max(2, Math.ceil((2 * this.concurrency) / parallel));
+    const pool = new TaskPool(parallel);
+    for (const hh of prefixes) {
+      await pool.submit(async () => {
+        const w = open(hh);
+        const run = ordered
+          ? new InOrder<R>(ahead, (r) => w.use(r))
+          : new Unordered<R>(ahead, (r) => w.use(r));
+        for await (const group of listKeyVersions(this.s3, this.loc.bucket, `${itemsRoot(this.loc)}${hh}/`)) {
+          stats.keys++;
+          stats.versions += group.versions.length;
+          const p = await w.prepare(group);
+          await run.add(() => w.read(group, p));
+        }
+        await run.finish();
+        await w.end();
+      });
+    }
+    await pool.drain();
+    return stats;
+  }
+}
+
+interface Walker<P, R> {
+  prepare(group: KeyVersions): Promise<P>;
+  read(group: KeyVersions, prepared: P): Promise<R>;
+  use(result: R): Promise<void> | void;
+  end(): Promise<void> | void;
+}
+
+/** Reads and uses in parallel, at most `size` at once. */
+class Unordered<R> {
+  private readonly pool: TaskPool;
+  constructor(
+    size: number,
+    private readonly use: (r: R) => Promise<void> | void,
+  ) {
+    this.pool = new TaskPool(size);
+  }
+  add(read: () => Promise<R>): Promise<void> {
+    return this.pool.submit(async () => {
+      await this.use(await read());
+    });
+  }
+  finish(): Promise<void> {
+    return this.pool.drain();
+  }
+}
+
+/** Reads in parallel (at most `size` ahead), uses one at a time in the order added. */
+class InOrder<R> {
+  private readonly window: Array<Promise<R>> = [];
+  constructor(
+    private readonly size: number,
+    private readonly use: (r: R) => Promise<void> | void,
+  ) {}
+  async add(read: () => Promise<R>): Promise<void> {
+    const p = read();
+    // Awaited in order by next(); this only keeps an early failure from counting as unhandled.
+    p.catch(() => {});
+    this.window.push(p);
+    if (this.window.length >= this.size) await this.next();
+  }
+  async finish(): Promise<void> {
+    while (this.window.length) await this.next();
+  }
+  private async next(): Promise<void> {
+    await this.use(await (this.window.shift() as Promise<R>));
+  }
+}
+
+/**
+ * The client a reader sends through: the same client, with at most `n` of the reader's requests
+ * in flight. A proxy rather than a middleware, because the client is shared (Lambda keeps one per
+ * container) and a middleware would limit every user of it.
+ */
+function limitRequests(s3: S3Client, n: number): S3Client {
+  const limit = pLimit(n);
+  const send = (...args: Parameters<S3Client['send']>) => limit(() => s3.send(...args));
+  return new Proxy(s3, {
+    get: (target, prop, receiver) => (prop === 'send' ? send : Reflect.get(target, prop, receiver)),
+  });
+}
