@@ -2,12 +2,23 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 
+/** One shard's progress: the last record fully written. */
+export interface ShardProgress {
+  lastSequenceNumber?: string;
+  /**
+   * That record's change time (or the end of the last trim gap recorded for the shard): where a
+   * gap starts if the records after it are trimmed before they are read.
+   */
+  lastChangeTimeMs?: number;
+  closed?: boolean;
+}
+
 /** Per-shard progress of the local stream runner: the last sequence number fully written. */
 export interface StreamCheckpoint {
   streamArn: string;
   /** The newest change time read so far: where a gap starts if the stream is lost. */
   lastChangeTimeMs?: number;
-  shards: Record<string, { lastSequenceNumber?: string; closed?: boolean }>;
+  shards: Record<string, ShardProgress>;
 }
 
 export const loadCheckpoint = (file: string): Promise<StreamCheckpoint | undefined> =>

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
@@ -9,7 +10,12 @@ import {
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { loadCheckpoint, type StreamCheckpoint, saveCheckpoint } from '../checkpoint-file';
+import {
+  loadCheckpoint,
+  type ShardProgress,
+  type StreamCheckpoint,
+  saveCheckpoint,
+} from '../checkpoint-file';
 import { ConfigurationError } from '../errors';
 import type { Gap } from '../gaps';
 import type { Log } from '../log';
@@ -46,14 +52,27 @@ export interface RunSummary {
   shards: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
+/**
+ * Waits `ms`, or less if `signal` aborts. Node's timer removes its abort listener when it ends,
+ * so a runner following a stream for days does not pile up listeners on its one signal.
+ */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') throw err;
+  }
+}
+
+/**
+ * When a stream was created, from its label (`.../stream/2026-03-01T09:00:00.000`, UTC), or
+ * undefined if the label is not a time.
+ */
+function streamCreatedMs(streamArn: string): number | undefined {
+  const label = streamArn.split('/stream/')[1] ?? '';
+  const ms = Date.parse(/Z$/.test(label) ? label : `${label}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
 
 /**
  * Reads a table's stream the way Lambda's event source mapping does and feeds the handler:
@@ -76,10 +95,9 @@ export async function runStream(deps: StreamRunnerDeps, options: StreamRunnerOpt
       },
     );
     // Changes between the last one read from the old stream and the new stream's creation are lost.
-    const label = Date.parse(streamArn.split('/stream/')[1] ?? '');
     await deps.onGap?.({
       fromMs: stored.lastChangeTimeMs ?? 0,
-      toMs: Number.isNaN(label) ? Date.now() : label,
+      toMs: streamCreatedMs(streamArn) ?? Date.now(),
       reason: 'stream replaced',
     });
   }
@@ -98,7 +116,7 @@ export async function runStream(deps: StreamRunnerDeps, options: StreamRunnerOpt
     for (const shard of readyShards(shards, finished)) {
       if (active.has(shard.shardId) || caughtUp.has(shard.shardId)) continue;
       summary.shards++;
-      const run = readShard(deps, options, streamArn, shard, checkpoint, summary).then((state) => {
+      const run = readShard({ deps, options, streamArn, checkpoint, summary }, shard).then((state) => {
         active.delete(shard.shardId);
         if (state === 'closed') finished.add(shard.shardId);
         if (state === 'caught-up') caughtUp.add(shard.shardId);
@@ -111,8 +129,11 @@ export async function runStream(deps: StreamRunnerDeps, options: StreamRunnerOpt
       await sleep(options.pollIntervalMs ?? 1000, options.signal);
       continue;
     }
-    // Re-list shards now and then: children appear when a parent closes.
-    await Promise.race([Promise.race(active.values()), sleep(10_000, options.signal)]);
+    // Re-list shards now and then: children appear when a parent closes. The wait ends with the
+    // race, so its timer does not hold a drained process open (an abort ends the shards' reads).
+    const relist = new AbortController();
+    await Promise.race([Promise.race(active.values()), sleep(10_000, relist.signal)]);
+    relist.abort();
   }
   await Promise.all(active.values());
   return summary;
@@ -152,110 +173,191 @@ async function listShards(streams: DynamoDBStreamsClient, streamArn: string): Pr
 
 type ShardState = 'closed' | 'caught-up' | 'stopped';
 
-async function readShard(
-  deps: StreamRunnerDeps,
-  options: StreamRunnerOptions,
-  streamArn: string,
-  shard: ShardInfo,
-  checkpoint: StreamCheckpoint,
-  summary: RunSummary,
-): Promise<ShardState> {
-  checkpoint.shards[shard.shardId] ??= {};
-  const progress = checkpoint.shards[shard.shardId] as { lastSequenceNumber?: string; closed?: boolean };
-  const iteratorFrom = async (at?: string): Promise<string | undefined> => {
-    const after = progress.lastSequenceNumber;
-    const out = await deps.streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: streamArn,
-        ShardId: shard.shardId,
-        ...(at
-          ? { ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: at }
-          : after
-            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
-            : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }),
-    );
-    return out.ShardIterator;
-  };
-  let iterator = await iteratorFrom();
-  let empties = 0;
-  let trimmedFrom: number | undefined;
-  let backoffMs = 200;
-  while (iterator) {
-    if (options.signal?.aborted) return 'stopped';
-    let records: StreamRecord[];
-    let next: string | undefined;
-    try {
-      const out = await deps.streams.send(
-        new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(options.batchSize ?? 100, 1000) }),
-      );
-      records = out.Records ?? [];
-      next = out.NextShardIterator;
-    } catch (err) {
-      if (err instanceof ExpiredIteratorException) {
-        iterator = await iteratorFrom();
+/**
+ * Change times are stamped rounded down (to the second on AWS, the minute on DynamoDB Local): a
+ * change made at or after an instant is stamped no earlier than that instant's minute.
+ */
+const minuteOf = (ms: number) => Math.floor(ms / 60_000) * 60_000;
+
+/** What every shard of one run shares. */
+interface RunContext {
+  deps: StreamRunnerDeps;
+  options: StreamRunnerOptions;
+  streamArn: string;
+  checkpoint: StreamCheckpoint;
+  summary: RunSummary;
+}
+
+const readShard = (run: RunContext, shard: ShardInfo): Promise<ShardState> =>
+  new ShardReader(run, shard).read();
+
+/** Reads one shard to its end (or until caught up, or stopped), feeding the handler batch by batch. */
+class ShardReader {
+  private readonly progress: ShardProgress;
+  /** Set while records after the last one read are known to be trimmed: where that gap starts. */
+  private trimmedFrom: number | undefined;
+  private backoffMs = 200;
+
+  constructor(
+    private readonly run: RunContext,
+    private readonly shard: ShardInfo,
+  ) {
+    run.checkpoint.shards[shard.shardId] ??= {};
+    this.progress = run.checkpoint.shards[shard.shardId] as ShardProgress;
+  }
+
+  async read(): Promise<ShardState> {
+    const { options } = this.run;
+    let iterator = await this.iteratorFrom();
+    let empties = 0;
+    while (iterator) {
+      if (options.signal?.aborted) {
+        await this.settleTrim();
+        return 'stopped';
+      }
+      const page = await this.records(iterator);
+      if (!page) {
+        iterator = await this.iteratorFrom();
         continue;
       }
-      if (err instanceof TrimmedDataAccessException) {
-        deps.log.error(
-          'stream records were trimmed before they were read: the backup has a gap; run a backfill',
-          {
-            shardId: shard.shardId,
-            after: progress.lastSequenceNumber,
-          },
-        );
-        delete progress.lastSequenceNumber;
-        iterator = await iteratorFrom();
+      if (page.records.length === 0) {
+        if (!page.next) break;
+        iterator = page.next;
+        if (++empties >= 3 && options.drain) {
+          await this.settleTrim();
+          return 'caught-up';
+        }
+        await sleep(options.pollIntervalMs ?? 1000, options.signal);
         continue;
+      }
+      empties = 0;
+      const failed = await this.handle(page.records);
+      iterator = failed === undefined ? page.next : await this.iteratorFrom(failed);
+    }
+    await this.settleTrim();
+    this.progress.closed = true;
+    await saveCheckpoint(options.checkpointFile, this.run.checkpoint);
+    return 'closed';
+  }
+
+  /** One GetRecords; undefined when the iterator must be fetched again (expired, or trimmed). */
+  private async records(iterator: string): Promise<{ records: StreamRecord[]; next?: string } | undefined> {
+    try {
+      const out = await this.run.deps.streams.send(
+        new GetRecordsCommand({
+          ShardIterator: iterator,
+          Limit: Math.min(this.run.options.batchSize ?? 100, 1000),
+        }),
+      );
+      return {
+        records: out.Records ?? [],
+        ...(out.NextShardIterator ? { next: out.NextShardIterator } : {}),
+      };
+    } catch (err) {
+      if (err instanceof ExpiredIteratorException) return undefined;
+      if (err instanceof TrimmedDataAccessException) {
+        this.trimmed();
+        return undefined;
       }
       throw err;
     }
-    if (records.length === 0) {
-      if (!next) break;
-      iterator = next;
-      if (++empties >= 3 && options.drain) return 'caught-up';
-      await sleep(options.pollIntervalMs ?? 1000, options.signal);
-      continue;
-    }
-    empties = 0;
+  }
+
+  /**
+   * Feeds one batch to the handler and checkpoints what it wrote. Returns the lowest failed
+   * sequence number to read again from, as Lambda does (after a pause), or undefined.
+   */
+  private async handle(records: StreamRecord[]): Promise<string | undefined> {
+    const { deps, options, summary, checkpoint, streamArn } = this.run;
     summary.batches++;
-    const firstTime = records[0]?.dynamodb?.ApproximateCreationDateTime?.getTime();
-    if (trimmedFrom !== undefined) {
-      await deps.onGap?.({ fromMs: trimmedFrom, toMs: firstTime ?? Date.now(), reason: 'records trimmed' });
-      trimmedFrom = undefined;
-    }
+    // Stored before this batch moves the checkpoint past the trim.
+    await this.recordTrim(records[0]?.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Date.now());
     const response = await deps.handler(lambdaEvent(records, streamArn));
     const failed = lowestSequence(response.batchItemFailures.map((f) => f.itemIdentifier));
-    if (failed === undefined) {
-      summary.records += records.length;
-      const last = records[records.length - 1]?.dynamodb;
-      if (last?.SequenceNumber) progress.lastSequenceNumber = last.SequenceNumber;
-      const lastTime = last?.ApproximateCreationDateTime?.getTime();
-      if (lastTime) checkpoint.lastChangeTimeMs = Math.max(checkpoint.lastChangeTimeMs ?? 0, lastTime);
+    // Everything before the lowest failure is done.
+    const upTo =
+      failed === undefined ? records.length : records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
+    if (upTo > 0) {
+      summary.records += upTo;
+      this.done(records[upTo - 1]);
       await saveCheckpoint(options.checkpointFile, checkpoint);
-      iterator = next;
-      backoffMs = 200;
-      continue;
     }
-    // As Lambda does: everything before the lowest failure is done; retry from it, after a pause.
-    const index = records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
-    if (index > 0) {
-      summary.records += index;
-      const done = records[index - 1]?.dynamodb?.SequenceNumber;
-      if (done) progress.lastSequenceNumber = done;
-      await saveCheckpoint(options.checkpointFile, checkpoint);
+    if (failed === undefined) {
+      this.backoffMs = 200;
+      return undefined;
     }
     summary.retries++;
     deps.log.warn('batch partly failed; retrying from the lowest failed record', {
-      shardId: shard.shardId,
+      shardId: this.shard.shardId,
       sequenceNumber: failed,
-      backoffMs,
+      backoffMs: this.backoffMs,
     });
-    await sleep(backoffMs, options.signal);
-    backoffMs = Math.min(backoffMs * 2, 30_000);
-    iterator = await iteratorFrom(failed);
+    await sleep(this.backoffMs, options.signal);
+    this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+    return failed;
   }
-  progress.closed = true;
-  await saveCheckpoint(options.checkpointFile, checkpoint);
-  return 'closed';
+
+  private trimmed(): void {
+    // What is lost starts right after the last record read on this shard, so its change time is
+    // the exact start. Not the checkpoint's newest time: other shards may be ahead of this one.
+    // Nothing read on it yet: no record in the stream is older than the stream.
+    this.trimmedFrom ??= this.progress.lastChangeTimeMs ?? minuteOf(streamCreatedMs(this.run.streamArn) ?? 0);
+    this.run.deps.log.error(
+      'stream records were trimmed before they were read: the backup has a gap; run a backfill',
+      {
+        shardId: this.shard.shardId,
+        after: this.progress.lastSequenceNumber,
+        fromMs: this.trimmedFrom,
+      },
+    );
+  }
+
+  private async recordTrim(toMs: number): Promise<void> {
+    if (this.trimmedFrom === undefined) return;
+    await this.run.deps.onGap?.({ fromMs: this.trimmedFrom, toMs, reason: 'records trimmed' });
+    this.trimmedFrom = undefined;
+  }
+
+  /** Leaving the shard with nothing read since a trim: the gap ends now, the horizon is the position. */
+  private async settleTrim(): Promise<void> {
+    if (this.trimmedFrom === undefined) return;
+    const now = Date.now();
+    await this.recordTrim(now);
+    delete this.progress.lastSequenceNumber;
+    this.progress.lastChangeTimeMs = minuteOf(now);
+    await saveCheckpoint(this.run.options.checkpointFile, this.run.checkpoint);
+  }
+
+  private async iteratorFrom(at?: string): Promise<string | undefined> {
+    // After a trim the checkpoint keeps its old position until new records are written, so a
+    // crash before the gap marker is stored meets the trim again instead of forgetting it.
+    const after = this.trimmedFrom === undefined ? this.progress.lastSequenceNumber : undefined;
+    try {
+      const out = await this.run.deps.streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: this.run.streamArn,
+          ShardId: this.shard.shardId,
+          ...(at
+            ? { ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: at }
+            : after
+              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+              : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
+      );
+      return out.ShardIterator;
+    } catch (err) {
+      if (!(err instanceof TrimmedDataAccessException) || !(at || after)) throw err;
+      this.trimmed();
+      return this.iteratorFrom();
+    }
+  }
+
+  private done(record: StreamRecord | undefined): void {
+    const sequence = record?.dynamodb?.SequenceNumber;
+    const time = record?.dynamodb?.ApproximateCreationDateTime?.getTime();
+    if (sequence) this.progress.lastSequenceNumber = sequence;
+    if (time === undefined) return;
+    this.progress.lastChangeTimeMs = time;
+    this.run.checkpoint.lastChangeTimeMs = Math.max(this.run.checkpoint.lastChangeTimeMs ?? 0, time);
+  }
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -73,6 +73,7 @@ describe('stream runner killed with SIGKILL mid-batch, with S3 failing under it'
           : undefined;
       },
     });
+    let runnerStartedAt = Date.now();
     let runner = startRunner();
     const round = async (n: number) => {
       for (let i = 0; i < 150; i++) {
@@ -91,6 +92,7 @@ describe('stream runner killed with SIGKILL mid-batch, with S3 failing under it'
       await new Promise((r) => setTimeout(r, 150 + Math.floor(rand() * 300)));
       runner.kill('SIGKILL');
       await exited(runner);
+      runnerStartedAt = Date.now();
       runner = startRunner();
     };
     const loc = backupLocation(bucket, table);
@@ -102,8 +104,23 @@ describe('stream runner killed with SIGKILL mid-batch, with S3 failing under it'
     await new Promise((r) => setTimeout(r, boundary - Date.now() + 200));
     await round(2);
     await round(3);
-    // A running runner stops cleanly on SIGTERM (between batches, checkpoint saved).
-    await new Promise((r) => setTimeout(r, 2000));
+    // A running runner stops cleanly on SIGTERM (between batches, checkpoint saved). Running:
+    // it has saved a checkpoint since it started (so its signal handlers are in place), however
+    // slowly a loaded machine starts it.
+    const checkpointFile = join(checkpoints, bucket, `${table}.json`);
+    // One more change, so the runner has a batch to checkpoint even if it had caught up.
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: wireItemToSdk({ pk: { S: 'item-sigterm' }, round: { N: '4' } }),
+      }),
+    );
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(checkpointFile) && statSync(checkpointFile).mtimeMs >= runnerStartedAt)) {
+      if (Date.now() > deadline)
+        throw new Error(`the runner saved no checkpoint in 60 s (${checkpointFile})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     runner.kill('SIGTERM');
     expect(await exited(runner)).toBe(0);
     const drained = await exited(startRunner(['--drain']));
