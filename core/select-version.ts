@@ -142,16 +142,14 @@ export async function outrankingBelow(
  */
 export async function outrankingVersion(
   versions: readonly ListedVersion[],
-  selected: ListedVersion,
-  meta: ChangeMeta,
-  atMs: number,
-  options: SelectOptions,
+  { version: selected, meta }: { version: ListedVersion; meta: ChangeMeta },
+  { atMs, clockSkewMs }: SelectOptions & { atMs: number },
   readMeta: (v: ListedVersion) => Promise<ChangeMeta | undefined>,
 ): Promise<{ version: ListedVersion; meta: ChangeMeta } | undefined> {
   // A change the scan did not see was written after the scan was sent: the exact scan time bounds
   // the window (timeMs is rounded down to the stream's precision, a whole minute on DynamoDB Local,
   // and would take in changes the scan saw, which rank above it at the same rounded time).
-  const since = (meta.scanMs ?? meta.timeMs) - Math.max(options.clockSkewMs, DEFAULT_CLOCK_SKEW_MS);
+  const since = (meta.scanMs ?? meta.timeMs) - Math.max(clockSkewMs, DEFAULT_CLOCK_SKEW_MS);
   const newer = await outrankingBelow(versions, selected.versionId, meta, since, readMeta);
   return newer.filter((c) => c.meta.timeMs <= atMs).at(-1);
 }

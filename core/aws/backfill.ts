@@ -74,73 +74,100 @@ export async function backfill(
     throw new InputError(`Expected \`--segments\` to be a whole number from 1 to 1000000, got ${segments}`);
   }
   const limiter = await readLimiter(dynamodb, loc.table, req);
-  const stored = req.resume ? await loadJson<Progress>(req.checkpointFile) : undefined;
-  if (req.resume && stored && (stored.table !== loc.table || stored.segments !== segments)) {
-    throw new InputError(
-      `The backfill checkpoint ${req.checkpointFile} is for ${stored.table} with ${stored.segments} segments: resume with --segments ${stored.segments}, or drop --resume to start over`,
-    );
-  }
-  const progress: Progress = stored ?? { table: loc.table, segments, startedAtMs: started, done: {} };
+  const progress = await startProgress(req, segments, started);
   const manifest = await recordManifest(s3, dynamodb, loc, progress.startedAtMs);
-  const names = keyNames(manifest);
-  const precision = req.timePrecisionMs ?? 1000;
-  const pool = new TaskPool(req.concurrency ?? 16);
   const summary: BackfillSummary = { items: 0, segments, repaired: 0, resumedSegments: 0, durationMs: 0 };
   let saving = Promise.resolve();
-  const save = () => {
-    saving = saving.then(() => saveJson(req.checkpointFile, progress));
-    return saving;
+  const run: SegmentRun = {
+    deps,
+    req,
+    names: keyNames(manifest),
+    pool: new TaskPool(req.concurrency ?? 16),
+    limiter,
+    summary,
+    save: () => {
+      saving = saving.then(() => saveJson(req.checkpointFile, progress));
+      return saving;
+    },
   };
-
   await Promise.all(
     Array.from({ length: segments }, async (_, segment) => {
       progress.done[segment] ??= { items: 0 };
-      const state = progress.done[segment] as Progress['done'][string];
-      if (state.finished) {
-        summary.resumedSegments++;
-        return;
-      }
-      let startKey = state.lastKey;
-      do {
-        const sentAt = Date.now();
-        const page = await dynamodb.send(
-          new ScanCommand({
-            TableName: loc.table,
-            Segment: segment,
-            TotalSegments: segments,
-            Limit: 100,
-            ConsistentRead: true,
-            ReturnConsumedCapacity: 'TOTAL',
-            ...(startKey ? { ExclusiveStartKey: startKey as SdkItem } : {}),
-          }),
-        );
-        const timeMs = Math.floor(sentAt / precision) * precision;
-        for (const item of page.Items ?? []) {
-          const image = sdkItemToWire(item as SdkItem);
-          await pool.submit(async () => {
-            if (await writeBackfill(s3, loc, image, names, timeMs, sentAt, deps.log)) summary.repaired++;
-            summary.items++;
-            deps.onProgress?.(summary.items);
-          });
-        }
-        // A page counts as done only when all its items are written: resume never skips one.
-        await pool.drain();
-        state.items += page.Items?.length ?? 0;
-        startKey = page.LastEvaluatedKey;
-        if (startKey) state.lastKey = startKey;
-        else state.finished = true;
-        await save();
-        if (limiter)
-          await limiter.take(
-            page.ConsumedCapacity?.CapacityUnits ?? Math.max(1, (page.Items?.length ?? 0) / 8),
-          );
-      } while (startKey);
+      const state = progress.done[segment] as SegmentState;
+      if (state.finished) summary.resumedSegments++;
+      else await backfillSegment(run, segment, state);
     }),
   );
   await saving;
   await recordBackfillCompleted(s3, loc, progress.startedAtMs);
   summary.durationMs = Date.now() - started;
   return summary;
+}
+
+type SegmentState = Progress['done'][string];
+
+/** What every segment of one backfill shares. */
+interface SegmentRun {
+  deps: { s3: S3Client; dynamodb: DynamoDBClient; log: Log; onProgress?: (items: number) => void };
+  req: BackfillRequest;
+  names: string[];
+  pool: TaskPool;
+  limiter: RateLimiter | undefined;
+  summary: BackfillSummary;
+  save: () => Promise<void>;
+}
+
+/** The checkpoint to resume from (checked against this run), or a new one. */
+async function startProgress(req: BackfillRequest, segments: number, started: number): Promise<Progress> {
+  const table = req.source.table;
+  const stored = req.resume ? await loadJson<Progress>(req.checkpointFile) : undefined;
+  if (req.resume && stored && (stored.table !== table || stored.segments !== segments)) {
+    throw new InputError(
+      `The backfill checkpoint ${req.checkpointFile} is for ${stored.table} with ${stored.segments} segments: resume with --segments ${stored.segments}, or drop --resume to start over`,
+    );
+  }
+  return stored ?? { table, segments, startedAtMs: started, done: {} };
+}
+
+/** One parallel-scan segment, page by page from where its checkpoint stopped. */
+async function backfillSegment(run: SegmentRun, segment: number, state: SegmentState): Promise<void> {
+  const { deps, req, summary } = run;
+  const precision = req.timePrecisionMs ?? 1000;
+  let startKey = state.lastKey;
+  do {
+    const sentAt = Date.now();
+    const page = await deps.dynamodb.send(
+      new ScanCommand({
+        TableName: req.source.table,
+        Segment: segment,
+        TotalSegments: req.segments ?? 4,
+        Limit: 100,
+        ConsistentRead: true,
+        ReturnConsumedCapacity: 'TOTAL',
+        ...(startKey ? { ExclusiveStartKey: startKey as SdkItem } : {}),
+      }),
+    );
+    const timeMs = Math.floor(sentAt / precision) * precision;
+    for (const item of page.Items ?? []) {
+      const scanned = { image: sdkItemToWire(item as SdkItem), names: run.names, timeMs, sentAt };
+      await run.pool.submit(async () => {
+        if (await writeBackfill(deps.s3, req.source, scanned, deps.log)) summary.repaired++;
+        summary.items++;
+        deps.onProgress?.(summary.items);
+      });
+    }
+    // A page counts as done only when all its items are written: resume never skips one.
+    await run.pool.drain();
+    state.items += page.Items?.length ?? 0;
+    startKey = page.LastEvaluatedKey;
+    if (startKey) state.lastKey = startKey;
+    else state.finished = true;
+    await run.save();
+    if (run.limiter)
+      await run.limiter.take(
+        page.ConsumedCapacity?.CapacityUnits ?? Math.max(1, (page.Items?.length ?? 0) / 8),
+      );
+  } while (startKey);
 }
 
 async function readLimiter(
@@ -170,21 +197,27 @@ async function readLimiter(
   return new RateLimiter((rcu * req.readPercent) / 100);
 }
 
+/** One scanned item: its image, the table's key names, and when the scan read it. */
+interface Scanned {
+  image: WireItem;
+  names: string[];
+  /** The scan time rounded down to the stream's precision: the backfill version's change time. */
+  timeMs: number;
+  sentAt: number;
+}
+
 /** Writes one backfill version and puts S3's order right if a newer change landed first. */
 async function writeBackfill(
   s3: S3Client,
   loc: BackupLocation,
-  image: WireItem,
-  names: string[],
-  timeMs: number,
-  sentAt: number,
+  scanned: Scanned,
   log: Log,
 ): Promise<boolean> {
-  const key = keyOf(image, names);
+  const key = keyOf(scanned.image, scanned.names);
   const objectKey = objectKeyFor(loc, key);
   const meta: ChangeMeta = {
-    timeMs,
-    scanMs: sentAt,
+    timeMs: scanned.timeMs,
+    scanMs: scanned.sentAt,
     event: 'BACKFILL',
     cause: 'backfill',
     keyNames: Object.keys(key),
@@ -193,22 +226,47 @@ async function writeBackfill(
     new PutObjectCommand({
       Bucket: loc.bucket,
       Key: objectKey,
-      Body: JSON.stringify(image),
+      Body: JSON.stringify(scanned.image),
       ContentType: 'application/json',
       Metadata: metaToS3(meta),
     }),
   );
-  let anchor: { versionId: string | undefined; meta: ChangeMeta } = { versionId: put.VersionId, meta };
+  const moved = await putNewerBackOnTop(
+    s3,
+    { bucket: loc.bucket, objectKey },
+    { versionId: put.VersionId, meta },
+    scanned.sentAt,
+  );
+  if (moved === 0) return false;
+  log.info('backfill version landed after newer changes; put them back on top', {
+    keyHash: createHash('sha256').update(objectKey).digest('hex').slice(0, 12),
+    moved,
+  });
+  return true;
+}
+
+/**
+ * Streamed changes newer than the scan that landed below the backfill version (`anchor`) are
+ * copied back on top, oldest first, and their misplaced originals removed. Returns how many moved.
+ */
+async function putNewerBackOnTop(
+  s3: S3Client,
+  at: { bucket: string; objectKey: string },
+  first: { versionId: string | undefined; meta: ChangeMeta },
+  sentAt: number,
+): Promise<number> {
+  const { bucket, objectKey } = at;
+  let anchor = first;
   const metas = new Map<string, ChangeMeta | undefined>();
   const readMeta = async (v: ListedVersion) => {
     if (!metas.has(v.versionId))
-      metas.set(v.versionId, await readVersionMeta(s3, loc.bucket, objectKey, v.versionId));
+      metas.set(v.versionId, await readVersionMeta(s3, bucket, objectKey, v.versionId));
     return metas.get(v.versionId);
   };
   let moved = 0;
   // A change landing while the copies are made can end up under one of them: look again, a few times.
   for (let round = 0; round < 5; round++) {
-    const versions = await listVersionsOfKey(s3, loc.bucket, objectKey);
+    const versions = await listVersionsOfKey(s3, bucket, objectKey);
     // Only versions written around or after the scan can hold a change the scan did not see.
     const newer = (
       await outrankingBelow(versions, anchor.versionId, anchor.meta, sentAt - DEFAULT_CLOCK_SKEW_MS, readMeta)
@@ -218,27 +276,22 @@ async function writeBackfill(
       // Oldest first, so the newest ends on top; then the misplaced originals go.
       const copy = await s3.send(
         new CopyObjectCommand({
-          Bucket: loc.bucket,
+          Bucket: bucket,
           Key: objectKey,
-          CopySource: `${loc.bucket}/${objectKey.split('/').map(encodeURIComponent).join('/')}?versionId=${encodeURIComponent(v.version.versionId)}`,
+          CopySource: `${bucket}/${objectKey.split('/').map(encodeURIComponent).join('/')}?versionId=${encodeURIComponent(v.version.versionId)}`,
           MetadataDirective: 'REPLACE',
           ContentType: 'application/json',
           Metadata: metaToS3({ ...v.meta, moved: true }),
         }),
       );
       if (v.meta.event === 'REMOVE')
-        await s3.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey }));
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey }));
       await s3.send(
-        new DeleteObjectCommand({ Bucket: loc.bucket, Key: objectKey, VersionId: v.version.versionId }),
+        new DeleteObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: v.version.versionId }),
       );
       anchor = { versionId: copy.VersionId, meta: v.meta };
       moved++;
     }
   }
-  if (moved === 0) return false;
-  log.info('backfill version landed after newer changes; put them back on top', {
-    keyHash: createHash('sha256').update(objectKey).digest('hex').slice(0, 12),
-    moved,
-  });
-  return true;
+  return moved;
 }

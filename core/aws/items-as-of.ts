@@ -73,10 +73,8 @@ export async function versionAsOf(
   if (out.meta && (out.meta.event === 'BACKFILL' || out.meta.moved)) {
     const better = await outrankingVersion(
       versions,
-      out.version,
-      out.meta,
-      options.atMs,
-      { clockSkewMs: options.clockSkewMs },
+      { version: out.version, meta: out.meta },
+      options,
       readMeta,
     );
     if (better)

@@ -62,55 +62,9 @@ export async function writeStreamBatch(
   await recordManifests(deps, config, event.Records);
 
   const limit = pLimit(Math.max(1, config.concurrency));
-  const failures: DynamoDBRecord[] = [];
-  let written = 0;
-  let parked = 0;
-  let oldest = Number.POSITIVE_INFINITY;
-  await Promise.all(
-    [...groups.values()].map((group) =>
-      limit(async () => {
-        for (const [index, { record, change }] of group.entries()) {
-          try {
-            if (change instanceof Error) throw change;
-            await deps.beforeWrite?.(change);
-            await writeChange(deps.s3, config.bucket, change);
-            written++;
-            oldest = Math.min(oldest, change.meta.timeMs);
-          } catch (err) {
-            if (err instanceof ConfigurationError) throw err;
-            if (err instanceof InputError || err instanceof PoisonRecordError) {
-              // Retrying cannot help a record that can never be stored: park it whole, replayable,
-              // so it fails alone and its item and the stream go on.
-              try {
-                const at = await parkRecord(deps.s3, config, record);
-                parked++;
-                // A parked change is missing from the backup until someone replays it: alarm on it.
-                countForTable(deps.metrics, parkedTable(record), 'RecordsParked', 1);
-                deps.log.error('record can never be stored; parked in the dead-letter folder', {
-                  sequenceNumber: record.dynamodb?.SequenceNumber,
-                  deadLetterKey: at,
-                  error: (err as Error).name,
-                });
-                continue;
-              } catch {
-                // Parking failed too: fall through and let Lambda retry the record.
-              }
-            }
-            failures.push(record);
-            deps.log.error('change not written; its item stops here until Lambda retries', {
-              sequenceNumber: record.dynamodb?.SequenceNumber,
-              eventName: record.eventName,
-              keyHash: change instanceof Error ? undefined : keyHash(change.objectKey),
-              remainingOfItem: group.length - index - 1,
-              error: (err as Error).name,
-              reason: (err as Error).message,
-            });
-            return;
-          }
-        }
-      }),
-    ),
-  );
+  const done: Written = { failures: [], written: 0, parked: 0, oldest: Number.POSITIVE_INFINITY };
+  await Promise.all([...groups.values()].map((group) => limit(() => writeGroup(deps, config, group, done))));
+  const { failures, written, parked, oldest } = done;
   const now = deps.now?.() ?? Date.now();
   return {
     batchItemFailures: failures.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' })),
@@ -119,6 +73,77 @@ export async function writeStreamBatch(
     parked,
     ...(Number.isFinite(oldest) ? { lagMs: Math.max(0, now - oldest) } : {}),
   };
+}
+
+/** What a batch's groups wrote, parked and left for Lambda to retry. */
+interface Written {
+  failures: DynamoDBRecord[];
+  written: number;
+  parked: number;
+  /** The oldest change time written: the batch's backup lag. */
+  oldest: number;
+}
+
+/** One item's changes, in stream order; the first that fails stops the item (Lambda retries it). */
+async function writeGroup(
+  deps: StreamWriterDeps,
+  config: StreamWriterConfig,
+  group: Planned[],
+  done: Written,
+): Promise<void> {
+  for (const [index, { record, change }] of group.entries()) {
+    try {
+      if (change instanceof Error) throw change;
+      await deps.beforeWrite?.(change);
+      await writeChange(deps.s3, config.bucket, change);
+      done.written++;
+      done.oldest = Math.min(done.oldest, change.meta.timeMs);
+    } catch (err) {
+      if (err instanceof ConfigurationError) throw err;
+      if (
+        (err instanceof InputError || err instanceof PoisonRecordError) &&
+        (await parked(deps, config, record, err))
+      ) {
+        done.parked++;
+        continue;
+      }
+      done.failures.push(record);
+      deps.log.error('change not written; its item stops here until Lambda retries', {
+        sequenceNumber: record.dynamodb?.SequenceNumber,
+        eventName: record.eventName,
+        keyHash: change instanceof Error ? undefined : keyHash(change.objectKey),
+        remainingOfItem: group.length - index - 1,
+        error: (err as Error).name,
+        reason: (err as Error).message,
+      });
+      return;
+    }
+  }
+}
+
+/**
+ * Retrying cannot help a record that can never be stored: park it whole, replayable, so it fails
+ * alone and its item and the stream go on. False when parking failed too (Lambda retries it).
+ */
+async function parked(
+  deps: StreamWriterDeps,
+  config: StreamWriterConfig,
+  record: DynamoDBRecord,
+  err: Error,
+): Promise<boolean> {
+  try {
+    const at = await parkRecord(deps.s3, config, record);
+    // A parked change is missing from the backup until someone replays it: alarm on it.
+    countForTable(deps.metrics, parkedTable(record), 'RecordsParked', 1);
+    deps.log.error('record can never be stored; parked in the dead-letter folder', {
+      sequenceNumber: record.dynamodb?.SequenceNumber,
+      deadLetterKey: at,
+      error: err.name,
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The Lambda handler's contract over injected clients: what Lambda and the local runner call. */

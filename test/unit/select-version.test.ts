@@ -114,7 +114,7 @@ describe('outrankingVersion', () => {
     const top = h.versions.find((v) => !v.isDeleteMarker) as ListedVersion;
     const meta = (await h.readMeta(top)) as ChangeMeta;
     h.reads.length = 0;
-    return outrankingVersion(h.versions, top, meta, atMs, opts, h.readMeta);
+    return outrankingVersion(h.versions, { version: top, meta }, { ...opts, atMs }, h.readMeta);
   };
 
   it('finds the delete a backfill version landed on top of, reading only versions written after the scan', async () => {
