@@ -3,7 +3,6 @@ import { assertAnswerable } from '../core/aws/backup-check';
 import { BackupReader } from '../core/aws/backup-reader';
 import { clientsFromEnv } from '../core/aws/clients';
 import { requireManifest } from '../core/aws/manifest-store';
-import { RequestTally, withTally } from '../core/aws/request-tally';
 import { parseKeys } from '../core/item-key';
 import { itemSpan } from '../core/item-span';
 import { objectKeyFor } from '../core/object-key';
@@ -35,16 +34,11 @@ export function registerShow(program: Command, ctx: CliContext): void {
       const horizon = await assertAnswerable(s3, loc, manifest, [{ flag: '--at', atMs }], Date.now());
       const reader = new BackupReader(s3, loc);
       const objectKey = objectKeyFor(loc, key ?? {});
-      const tally = new RequestTally();
-      const { item, span } = await withTally(tally, async () => {
-        const found = await reader.itemAsOf(objectKey, atMs);
-        // What the as-of read learned answers most of the span: usually no request more.
-        const readMeta = async (v: ListedVersion) =>
-          found.metas.has(v.versionId)
-            ? found.metas.get(v.versionId)
-            : reader.readMeta(objectKey, v.versionId);
-        return { item: found, span: await itemSpan(found.versions, found.chosen, atMs, readMeta) };
-      });
+      const item = await reader.itemAsOf(objectKey, atMs);
+      // What the as-of read learned answers most of the span: usually no request more.
+      const readMeta = async (v: ListedVersion) =>
+        item.metas.has(v.versionId) ? item.metas.get(v.versionId) : reader.readMeta(objectKey, v.versionId);
+      const span = await itemSpan(item.versions, item.chosen, atMs, readMeta);
       // Before the horizon, versions may be gone: an earlier start of the item's life may be too.
       const since =
         horizon.kind === 'since' && (span.existedFromMs ?? 0) < horizon.fromMs
@@ -58,7 +52,7 @@ export function registerShow(program: Command, ctx: CliContext): void {
         existedSince: iso(since),
         existedUntil: iso(span.existedUntilMs),
         nextChange: iso(span.nextChangeMs),
-        s3Requests: tally.total('s3'),
+        s3Requests: reader.tally.total('s3'),
       };
       if (o.json) ctx.print(JSON.stringify(doc, null, 2));
       else if (item.image) {

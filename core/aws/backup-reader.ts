@@ -9,7 +9,7 @@ import { DEFAULT_CLOCK_SKEW_MS, type ListedVersion } from '../select-version';
 import { TaskPool } from '../task-pool';
 import { type ItemAsOf, itemFromVersion, type VersionAsOf, versionAsOf } from './items-as-of';
 import { openPack, type Pack, PackCursor } from './pack-reader';
-import { countRequests } from './request-tally';
+import { counted, RequestTally } from './request-tally';
 import {
   type KeyVersions,
   listKeyVersions,
@@ -29,6 +29,8 @@ export interface ReaderSettings {
   clockSkewMs?: number;
   /** Where a damaged pack is reported. */
   log?: Log;
+  /** Where the reader's requests are counted. @default a new tally, the reader's own */
+  tally?: RequestTally;
 }
 
 /** One item of a scan: the item as of T, and the version it came from. */
@@ -81,12 +83,14 @@ const MAX_PREFIXES = 16;
  * the scan every whole-backup job needs (the items of a range of hash prefixes as of T, with the
  * pack used where there is one) and the single-item reads. Restore, export, verify, pack and
  * changes plug their per-item rule into `scan` or `eachKey`; show, history and `--keys` use the
- * item methods. Requests are counted by the client's middleware (request-tally.ts).
+ * item methods. Requests are counted per operation in `tally` (request-tally.ts).
  */
 export class BackupReader {
   readonly loc: BackupLocation;
   readonly clockSkewMs: number;
   readonly concurrency: number;
+  /** Every request the reader sent, per operation; jobs count their other requests here too. */
+  readonly tally: RequestTally;
   private readonly s3: S3Client;
   private readonly log: Log;
 
@@ -95,7 +99,8 @@ export class BackupReader {
     this.concurrency = settings.concurrency ?? 32;
     this.clockSkewMs = settings.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
     this.log = settings.log ?? silentLog;
-    this.s3 = limitRequests(countRequests(s3), this.concurrency);
+    this.tally = settings.tally ?? new RequestTally();
+    this.s3 = limitRequests(counted(s3, this.tally), this.concurrency);
   }
 
   /** The finished pack best suited to a read as of `atMs`, if any. */

@@ -4,7 +4,6 @@ import { type BackupLocation, decodeObjectKey, type ItemKey } from '../object-ke
 import { WHOLE } from '../partition';
 import { changeId, DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { BackupReader } from './backup-reader';
-import { RequestTally, withTally } from './request-tally';
 import type { KeyVersions } from './version-store';
 
 export interface ChangesReport {
@@ -37,25 +36,22 @@ export async function changesIn(
   onItem?: (item: ChangedItem) => void,
 ): Promise<ChangesReport> {
   const reader = new BackupReader(s3, loc);
-  const tally = new RequestTally();
   const report: ChangesReport = { ...window, items: 0, changes: 0, byEvent: {}, byCause: {}, s3Requests: 0 };
-  await withTally(tally, () =>
-    reader.eachKey(WHOLE, () => ({
-      item: async (group) => {
-        const seen = await changesOf(reader, group, window);
-        if (seen.length === 0) return;
-        report.items++;
-        for (const meta of seen) {
-          report.changes++;
-          report.byEvent[meta.event] = (report.byEvent[meta.event] ?? 0) + 1;
-          report.byCause[meta.cause] = (report.byCause[meta.cause] ?? 0) + 1;
-        }
-        const key = decodeObjectKey(loc, group.objectKey);
-        onItem?.({ objectKey: group.objectKey, ...(key ? { key } : {}), changes: seen.length });
-      },
-    })),
-  );
-  report.s3Requests = tally.total('s3');
+  await reader.eachKey(WHOLE, () => ({
+    item: async (group) => {
+      const seen = await changesOf(reader, group, window);
+      if (seen.length === 0) return;
+      report.items++;
+      for (const meta of seen) {
+        report.changes++;
+        report.byEvent[meta.event] = (report.byEvent[meta.event] ?? 0) + 1;
+        report.byCause[meta.cause] = (report.byCause[meta.cause] ?? 0) + 1;
+      }
+      const key = decodeObjectKey(loc, group.objectKey);
+      onItem?.({ objectKey: group.objectKey, ...(key ? { key } : {}), changes: seen.length });
+    },
+  }));
+  report.s3Requests = reader.tally.total('s3');
   return report;
 }
 

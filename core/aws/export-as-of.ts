@@ -13,7 +13,7 @@ import type { BackupLocation } from '../object-key';
 import type { Partition } from '../partition';
 import { BackupReader } from './backup-reader';
 import { gapWarnings } from './gap-store';
-import { type RequestSummary, RequestTally, requestSummary, withTally } from './request-tally';
+import { counted, type RequestSummary, requestSummary } from './request-tally';
 import { checkRestore, type RestoreDeps } from './restore';
 
 export interface ExportRequest {
@@ -83,31 +83,27 @@ export async function exportAsOf(
     ...(req.clockSkewMs !== undefined ? { clockSkewMs: req.clockSkewMs } : {}),
     log: deps.log,
   });
-  const tally = new RequestTally();
   let items = 0;
-  const stats = await withTally(tally, async () => {
-    const sink = openSink(deps.s3, req.out);
-    const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
-    const scanned = await reader.scan(
-      { atMs: req.atMs, ...(req.partition ? { partition: req.partition } : {}), ...(pack ? { pack } : {}) },
-      () => ({
-        item: async (item) => {
-          if (!item.image) return;
-          items++;
-          await writeWithBackpressure(sink.stream, `${JSON.stringify({ Item: item.image })}\n`);
-        },
-      }),
-    );
-    sink.stream.end();
-    await sink.done;
-    return scanned;
-  });
+  const sink = openSink(counted(deps.s3, reader.tally), req.out);
+  const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
+  const stats = await reader.scan(
+    { atMs: req.atMs, ...(req.partition ? { partition: req.partition } : {}), ...(pack ? { pack } : {}) },
+    () => ({
+      item: async (item) => {
+        if (!item.image) return;
+        items++;
+        await writeWithBackpressure(sink.stream, `${JSON.stringify({ Item: item.image })}\n`);
+      },
+    }),
+  );
+  sink.stream.end();
+  await sink.done;
   return {
     atMs: req.atMs,
     out: req.out,
     items,
     versionsScanned: stats.versions,
-    ...requestSummary(tally),
+    ...requestSummary(reader.tally),
     durationMs: Date.now() - started,
     warnings,
   };

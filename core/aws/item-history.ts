@@ -5,7 +5,6 @@ import { type ItemKey, objectKeyFor } from '../object-key';
 import { changeId, compareChanges } from '../select-version';
 import { TaskPool } from '../task-pool';
 import type { BackupReader } from './backup-reader';
-import { RequestTally, withTally } from './request-tally';
 
 /** One change of one item, as the audit log shows it. */
 export interface HistoryEntry {
@@ -53,8 +52,8 @@ export async function itemHistory(
   window: { sinceMs?: number; untilMs?: number; horizonMs?: number } = {},
 ): Promise<ItemHistory> {
   const objectKey = objectKeyFor(reader.loc, key);
-  const tally = new RequestTally();
-  const read = await withTally(tally, () => readChanges(reader, objectKey));
+  const before = reader.tally.total('s3');
+  const read = await readChanges(reader, objectKey);
   const { entries, duplicatesSkipped } = entriesOf(read, window);
   const atHorizon =
     window.horizonMs === undefined
@@ -65,7 +64,7 @@ export async function itemHistory(
     key,
     entries,
     duplicatesSkipped,
-    s3Requests: tally.total('s3'),
+    s3Requests: reader.tally.total('s3') - before,
     ...(window.horizonMs !== undefined ? { horizonMs: window.horizonMs } : {}),
     ...(atHorizon && atHorizon.meta.event !== 'REMOVE'
       ? { imageAtHorizon: JSON.parse(atHorizon.body) as WireItem }

@@ -14,7 +14,7 @@ import {
 import { assertAnswerable } from './backup-check';
 import { BackupReader, type PrefixVisit, type ScannedItem } from './backup-reader';
 import { requireManifest } from './manifest-store';
-import { type RequestSummary, RequestTally, requestSummary, withTally } from './request-tally';
+import { counted, type RequestSummary, requestSummary } from './request-tally';
 
 export interface PackSummary extends RequestSummary {
   packId: string;
@@ -55,30 +55,27 @@ export async function writePack(
     items: 0,
     reused: 0,
   };
-  const tally = new RequestTally();
-  const previous = await withTally(tally, async () => {
-    const before = await reader.openPack(createdMs);
-    // Items in listing order: a chunk holds a run of object keys, and readers walk them in order.
-    await reader.scan({ atMs: createdMs, ordered: true, ...(before ? { pack: before } : {}) }, (hh) =>
-      prefixWriter(deps.s3, reader, { id, hh, manifest }),
-    );
-    // Last: until pack.json exists, readers ignore the pack.
-    await deps.s3.send(
-      new PutObjectCommand({
-        Bucket: loc.bucket,
-        Key: packManifestKey(loc, id),
-        Body: JSON.stringify(manifest),
-        ContentType: 'application/json',
-      }),
-    );
-    return before;
-  });
+  const s3 = counted(deps.s3, reader.tally);
+  const previous = await reader.openPack(createdMs);
+  // Items in listing order: a chunk holds a run of object keys, and readers walk them in order.
+  await reader.scan({ atMs: createdMs, ordered: true, ...(previous ? { pack: previous } : {}) }, (hh) =>
+    prefixWriter(s3, reader, { id, hh, manifest }),
+  );
+  // Last: until pack.json exists, readers ignore the pack.
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: loc.bucket,
+      Key: packManifestKey(loc, id),
+      Body: JSON.stringify(manifest),
+      ContentType: 'application/json',
+    }),
+  );
   const summary: PackSummary = {
     packId: id,
     items: manifest.items,
     reused: manifest.reused,
     ...(previous ? { previous: previous.id } : {}),
-    ...requestSummary(tally),
+    ...requestSummary(reader.tally),
     durationMs: Date.now() - started,
   };
   deps.log.info('pack written', { ...summary });

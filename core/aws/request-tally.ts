@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 
@@ -6,8 +5,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 export type Service = 's3' | 'dynamodb';
 
 /**
- * The requests one job sent, per service and operation, counted by a middleware in the SDK
- * clients' own stack (see countRequests), so no function passes a counter around.
+ * The requests one job sent, per service and operation, counted by a middleware in the SDK's
+ * own stack (see counted), so no function passes a counter around.
  */
 export class RequestTally {
   private readonly counts: Record<Service, Record<string, number>> = { s3: {}, dynamodb: {} };
@@ -31,30 +30,28 @@ export class RequestTally {
   }
 }
 
-// The tally of the job whose code sent a request: concurrent jobs in one process (partitions of
-// one restore, tests) each count their own, and requests outside any job are not counted.
-const currentTally = new AsyncLocalStorage<RequestTally>();
-const counting = new WeakSet<object>();
-
-/** Runs `job` with every request it sends (through counted clients) added to `tally`. */
-export function withTally<T>(tally: RequestTally, job: () => Promise<T>): Promise<T> {
-  return currentTally.run(tally, job);
-}
-
-/** Adds the counting middleware to a client once; returns the client. */
-export function countRequests<C extends S3Client | DynamoDBClient>(client: C): C {
-  if (counting.has(client)) return client;
-  counting.add(client);
+/**
+ * The client, with every request sent through it counted in `tally`: a middleware added to each
+ * command's own stack (so the shared client is left as it is, and jobs running at once in one
+ * process count apart, without tracking async context on every promise).
+ */
+export function counted<C extends S3Client | DynamoDBClient>(client: C, tally: RequestTally): C {
   const service: Service = client.config.serviceId === 'S3' ? 's3' : 'dynamodb';
-  // One entry per send (retries of a send are not separate requests here), before retries run.
-  (client as S3Client).middlewareStack.add(
-    (next, context) => (args) => {
-      currentTally.getStore()?.add(service, String(context.commandName).replace(/Command$/, ''));
-      return next(args);
-    },
-    { step: 'initialize', name: 'ddbRewindRequestTally' },
-  );
-  return client;
+  const send = (...args: Parameters<C['send']>) => {
+    // The stacks differ only in input and output types, which this middleware does not touch.
+    const stack = (args[0] as unknown as { middlewareStack: S3Client['middlewareStack'] }).middlewareStack;
+    stack.add(
+      (next, context) => (input) => {
+        tally.add(service, String(context.commandName).replace(/Command$/, ''));
+        return next(input);
+      },
+      { step: 'initialize', name: 'ddbRewindRequestTally', override: true },
+    );
+    return Reflect.apply(client.send, client, args) as ReturnType<C['send']>;
+  };
+  return new Proxy(client, {
+    get: (target, prop, receiver) => (prop === 'send' ? send : Reflect.get(target, prop, receiver)),
+  });
 }
 
 /** What a job's summary reports about its requests. */

@@ -15,7 +15,7 @@ import { BatchWriter } from './batch-writer';
 import { gapWarnings } from './gap-store';
 import type { ItemAsOf } from './items-as-of';
 import { requireManifest } from './manifest-store';
-import { countRequests, type RequestSummary, RequestTally, requestSummary, withTally } from './request-tally';
+import { counted, type RequestSummary, requestSummary } from './request-tally';
 import { imageHash, type TargetEntry, TargetSnapshot } from './target-snapshot';
 import { prepareTarget } from './target-table';
 
@@ -116,25 +116,23 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
     ...(req.clockSkewMs !== undefined ? { clockSkewMs: req.clockSkewMs } : {}),
     log: deps.log,
   });
-  const dynamodb = countRequests(deps.dynamodb);
-  const tally = new RequestTally();
-  await withTally(tally, async () => {
-    const created =
-      req.dryRun && req.createTable
-        ? true
-        : await prepareTarget(dynamodb, manifest, req.targetTable, Boolean(req.createTable));
-    const writer = new BatchWriter(dynamodb, {
-      table: req.targetTable,
-      concurrency: Math.max(1, Math.ceil(concurrency / 4)),
-      ...(req.maxWcu ? { limiter: new RateLimiter(req.maxWcu) } : {}),
-    });
-    const target: Target = { dynamodb, created, apply: applier(deps, req, summary, writer) };
-    summary.versionsScanned = req.keys
-      ? await restoreKeys(reader, target, req, req.keys)
-      : await restorePartition(reader, target, req, manifest, summary);
-    await writer.flush();
+  // The target's requests are counted with the reader's.
+  const dynamodb = counted(deps.dynamodb, reader.tally);
+  const created =
+    req.dryRun && req.createTable
+      ? true
+      : await prepareTarget(dynamodb, manifest, req.targetTable, Boolean(req.createTable));
+  const writer = new BatchWriter(dynamodb, {
+    table: req.targetTable,
+    concurrency: Math.max(1, Math.ceil(concurrency / 4)),
+    ...(req.maxWcu ? { limiter: new RateLimiter(req.maxWcu) } : {}),
   });
-  Object.assign(summary, requestSummary(tally), { durationMs: Date.now() - started });
+  const target: Target = { dynamodb, created, apply: applier(deps, req, summary, writer) };
+  summary.versionsScanned = req.keys
+    ? await restoreKeys(reader, target, req, req.keys)
+    : await restorePartition(reader, target, req, manifest, summary);
+  await writer.flush();
+  Object.assign(summary, requestSummary(reader.tally), { durationMs: Date.now() - started });
   deps.log.info('restore finished', { ...summary, samples: undefined });
   return summary;
 }

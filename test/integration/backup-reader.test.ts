@@ -1,6 +1,7 @@
+import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { BackupReader } from '../../core/aws/backup-reader';
 import { s3Client } from '../../core/aws/clients';
-import { RequestTally, withTally } from '../../core/aws/request-tally';
+import { RequestTally } from '../../core/aws/request-tally';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { silentLog } from '../../core/log';
 import { compareObjectKeys } from '../../core/pack-format';
@@ -54,16 +55,14 @@ function inFlightProbe() {
 describe('BackupReader', () => {
   it('scans every item as of T once, and counts its requests per operation', async () => {
     const reader = new BackupReader(s3, loc);
-    const tally = new RequestTally();
+    const tally = reader.tally;
     const seen = new Map<string, string | undefined>();
-    const stats = await withTally(tally, () =>
-      reader.scan({ atMs: Date.now() }, () => ({
-        item: (item) => {
-          expect(seen.has(item.objectKey)).toBe(false);
-          seen.set(item.objectKey, item.image?.v?.N);
-        },
-      })),
-    );
+    const stats = await reader.scan({ atMs: Date.now() }, () => ({
+      item: (item) => {
+        expect(seen.has(item.objectKey)).toBe(false);
+        seen.set(item.objectKey, item.image?.v?.N);
+      },
+    }));
     expect(seen.size).toBe(ITEMS);
     expect([...seen.values()].filter((v) => v === undefined)).toHaveLength(ITEMS / 10);
     expect([...seen.values()].filter((v) => v === '2')).toHaveLength(100 - 10);
@@ -111,29 +110,29 @@ describe('BackupReader', () => {
     for (const keys of byPrefix.values()) expect(keys).toEqual([...keys].sort(compareObjectKeys));
   });
 
-  it('counts each job apart when jobs run at once, and nothing outside a job', async () => {
-    const reader = new BackupReader(s3, loc);
-    const one = new RequestTally();
-    const two = new RequestTally();
+  it('counts each job apart when jobs share one client at once, and nothing sent past it', async () => {
+    const one = new BackupReader(s3, loc);
+    const tally = new RequestTally();
+    const two = new BackupReader(s3, loc, { tally });
     const key = `${table}/v1/`;
-    await reader.versionsOf(key); // outside any job: not counted anywhere
     await Promise.all([
-      withTally(one, () => reader.eachKey({ from: '00', to: '0f' }, () => ({ item: () => {} }))),
-      withTally(two, async () => {
-        await reader.versionsOf(key);
-        await reader.versionsOf(key);
-      }),
+      one.eachKey({ from: '00', to: '0f' }, () => ({ item: () => {} })),
+      (async () => {
+        await two.versionsOf(key);
+        await two.versionsOf(key);
+      })(),
+      s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key })), // the plain client: not counted
     ]);
-    expect(one.byOperation('s3')).toEqual({ ListObjectVersions: 16 });
-    expect(two.byOperation('s3')).toEqual({ ListObjectVersions: 2 });
+    expect(one.tally.byOperation('s3')).toEqual({ ListObjectVersions: 16 });
+    expect(tally.byOperation('s3')).toEqual({ ListObjectVersions: 2 });
   });
 
   it('reads one item as of T in 3 requests at most', async () => {
+    const objectKey = (await firstKey(new BackupReader(s3, loc))) as string;
     const reader = new BackupReader(s3, loc);
-    const tally = new RequestTally();
-    const objectKey = (await firstKey(reader)) as string;
+    const tally = reader.tally;
     // As of now every version is older than the skew bound: the listing and one GET.
-    const item = await withTally(tally, () => reader.itemAsOf(objectKey, Date.now()));
+    const item = await reader.itemAsOf(objectKey, Date.now());
     expect(item.known).toBe(true);
     expect(tally.byOperation('s3')).toEqual({ ListObjectVersions: 1, GetObject: 1 });
   });
