@@ -21,7 +21,10 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .option('--prefix <folder>', 'folder inside the bucket', '')
     .option('--at <time>', 'ISO-8601 with a zone, or epoch ms (default: now)')
     .requiredOption('--out <path-or-s3-uri>', 'a file path (e.g. orders.json.gz) or s3://bucket/key.json.gz')
-    .option('--concurrency <n>', 'S3 reads in flight (default 32)')
+    .option(
+      '--concurrency <n>',
+      'most S3 requests in flight reading the backup, listings included (default 32)',
+    )
     .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: ExportOptions) => {

@@ -18,7 +18,10 @@ export function registerPack(program: Command, ctx: CliContext): void {
         "copy every item's newest version into a few large objects, so whole-table restores and exports read those instead of one GET per item (only changed items are read again)",
       ),
   )
-    .option('--concurrency <n>', 'S3 reads in flight (default 32)')
+    .option(
+      '--concurrency <n>',
+      'most S3 requests in flight reading the backup, listings included (default 32)',
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (o: PackOptions) => {
       const loc = locationOf(o);

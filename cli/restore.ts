@@ -43,7 +43,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option('--dry-run', 'print the plan (puts, deletes, unchanged) and write nothing')
     .option('--in-place', 'allow the target to be the source table (undo)')
     .option('--yes', 'with --in-place: do not ask before writing')
-    .option('--concurrency <n>', 'S3 reads in flight (default 32)')
+    .option(
+      '--concurrency <n>',
+      'most S3 requests in flight reading the backup, listings included (default 32); DynamoDB batches in flight are a quarter of it',
+    )
     .option('--max-wcu <n>', 'cap on write capacity units per second')
     .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
     .option('--json', 'print the summary as JSON')
