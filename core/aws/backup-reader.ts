@@ -14,9 +14,11 @@ import {
   type KeyVersions,
   listKeyVersions,
   listVersionsOfKey,
+  readVersion,
   readVersionMeta,
   readVersionRaw,
 } from './version-store';
+import { wrapSend } from './wrap-send';
 
 export interface ReaderSettings {
   /**
@@ -172,6 +174,11 @@ export class BackupReader {
     return readVersionMeta(this.s3, this.loc.bucket, objectKey, versionId);
   }
 
+  /** One version's body and change metadata. */
+  readVersion(objectKey: string, versionId: string) {
+    return readVersion(this.s3, this.loc.bucket, objectKey, versionId);
+  }
+
   readRaw(objectKey: string, versionId: string) {
     return readVersionRaw(this.s3, this.loc.bucket, objectKey, versionId);
   }
@@ -263,13 +270,10 @@ class InOrder<R> {
 
 /**
  * The client a reader sends through: the same client, with at most `n` of the reader's requests
- * in flight. A proxy rather than a middleware, because the client is shared (Lambda keeps one per
- * container) and a middleware would limit every user of it.
+ * in flight. Not a middleware on the client: it is shared (Lambda keeps one per container), and
+ * every user of it would be limited.
  */
 function limitRequests(s3: S3Client, n: number): S3Client {
   const limit = pLimit(n);
-  const send = (...args: Parameters<S3Client['send']>) => limit(() => s3.send(...args));
-  return new Proxy(s3, {
-    get: (target, prop, receiver) => (prop === 'send' ? send : Reflect.get(target, prop, receiver)),
-  });
+  return wrapSend(s3, (...args) => limit(() => s3.send(...args)));
 }

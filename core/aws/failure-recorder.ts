@@ -2,32 +2,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { gapOfLostBatch, type LostBatch, parseFailureRecord } from '../failure-record';
 import type { Log } from '../log';
+import { countForTable, type MetricSink } from '../metrics';
 import { backupLocation } from '../object-key';
 import { recordGap } from './gap-store';
-
-/**
- * Counts the core publishes, each for one table. Powertools' Metrics satisfies it: every count is
- * one EMF line with its `service` dimension and `table`, the set the alarms name (infra/defaults.ts).
- */
-export interface MetricSink {
-  singleMetric(): {
-    addDimension(name: string, value: string): unknown;
-    addMetric(name: string, unit: 'Count', value: number): unknown;
-  };
-}
-
-/** Publishes `value` as metric `name` of `table`; nothing for zero, so alarms see no data, not 0s. */
-export function countForTable(
-  metrics: MetricSink | undefined,
-  table: string,
-  name: string,
-  value: number,
-): void {
-  if (!metrics || value <= 0) return;
-  const metric = metrics.singleMetric();
-  metric.addDimension('table', table);
-  metric.addMetric(name, 'Count', value);
-}
 
 export interface FailureRecorderDeps {
   s3: S3Client;

@@ -1,4 +1,4 @@
-import { type ChangeCause, type ChangeMeta, metaFromS3 } from '../change-record';
+import type { ChangeCause, ChangeMeta } from '../change-record';
 import type { WireItem } from '../ddb-json';
 import { type AttributeChange, diffItems } from '../item-diff';
 import { type ItemKey, objectKeyFor } from '../object-key';
@@ -85,8 +85,7 @@ async function readChanges(reader: BackupReader, objectKey: string): Promise<Rea
   const pool = new TaskPool(reader.concurrency);
   for (const v of listed) {
     await pool.submit(async () => {
-      const { body, metadata } = await reader.readRaw(objectKey, v.versionId);
-      const meta = metaFromS3(metadata);
+      const { body, meta } = await reader.readVersion(objectKey, v.versionId);
       if (meta) read.push({ versionId: v.versionId, body, meta });
     });
   }

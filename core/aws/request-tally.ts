@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { wrapSend } from './wrap-send';
 
 /** Which service a request went to, as summaries report them. */
 export type Service = 's3' | 'dynamodb';
@@ -24,10 +25,6 @@ export class RequestTally {
   total(service: Service): number {
     return Object.values(this.counts[service]).reduce((a, b) => a + b, 0);
   }
-
-  count(service: Service, operation: string): number {
-    return this.counts[service][operation] ?? 0;
-  }
 }
 
 /**
@@ -49,9 +46,7 @@ export function counted<C extends S3Client | DynamoDBClient>(client: C, tally: R
     );
     return Reflect.apply(client.send, client, args) as ReturnType<C['send']>;
   };
-  return new Proxy(client, {
-    get: (target, prop, receiver) => (prop === 'send' ? send : Reflect.get(target, prop, receiver)),
-  });
+  return wrapSend(client, send);
 }
 
 /** What a job's summary reports about its requests. */

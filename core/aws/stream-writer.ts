@@ -6,8 +6,8 @@ import pLimit from 'p-limit';
 import { type BackupWrite, changeFromRecord, tableFromStreamArn } from '../change-record';
 import { ConfigurationError, InputError, PoisonRecordError } from '../errors';
 import type { Log } from '../log';
+import { countForTable, type MetricSink } from '../metrics';
 import { type BackupLocation, backupLocation } from '../object-key';
-import { countForTable, type MetricSink } from './failure-recorder';
 import { recordManifest } from './manifest-store';
 import { assertVersionedBucket, writeChange } from './version-store';
 
