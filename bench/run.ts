@@ -10,7 +10,6 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBRecord } from 'aws-lambda';
 import { BatchWriter } from '../core/aws/batch-writer';
 import { clientsFromEnv, dynamodbClient, s3Client } from '../core/aws/clients';
 import { writePack } from '../core/aws/pack-writer';
@@ -30,6 +29,7 @@ import {
   EventBuilder,
 } from '../test/support/fixtures';
 import { loadStackEnv, randomName } from '../test/support/local-env';
+import { records, writeAll } from './backup-fixture';
 
 loadStackEnv();
 const args = process.argv.slice(2);
@@ -63,37 +63,6 @@ async function timed(label: string, fn: () => Promise<unknown>): Promise<number>
   const ms = performance.now() - t;
   if (!quick) console.error(`bench: ${label}: ${(ms / 1000).toFixed(1)} s`);
   return ms;
-}
-
-function records(events: EventBuilder, items: number, versions: number, startS: number): DynamoDBRecord[] {
-  const out: DynamoDBRecord[] = [];
-  for (let v = 0; v < versions; v++) {
-    for (let i = 0; i < items; i++) {
-      const keys: WireItem = { pk: { S: `customer#${i}` } };
-      const image: WireItem = {
-        ...keys,
-        v: { N: String(v) },
-        name: { S: `name ${i}` },
-        balance: { N: `${i}.${v}5` },
-        tags: { SS: ['a', `t${v}`] },
-        body: { S: 'x'.repeat(300) },
-      };
-      out.push(events.record(v === 0 ? 'INSERT' : 'MODIFY', keys, startS + v * 10, image));
-    }
-  }
-  return out;
-}
-
-async function writeAll(bucket: string, table: string, recs: DynamoDBRecord[]) {
-  const pool = new TaskPool(4);
-  for (let i = 0; i < recs.length; i += 100) {
-    const batch = recs.slice(i, i + 100);
-    await pool.submit(async () => {
-      await writeStreamBatch(deps, { bucket, concurrency: CONCURRENCY / 4 }, { Records: batch });
-    });
-  }
-  await pool.drain();
-  void table;
 }
 
 async function benchWriter(bucket: string) {
@@ -178,7 +147,7 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
   const mdeps = { ...m, log: silentLog };
   const events = new EventBuilder(table);
   const start = Math.floor(Date.now() / 1000) - 3600;
-  await writeAll(bucket, table, records(events, ITEMS, VERSIONS, start));
+  await writeAll(deps, bucket, records(events, ITEMS, VERSIONS, start));
   const loc = backupLocation(bucket, table);
   // Restore "now": every version is then known to be in from its LastModified alone.
   await new Promise((r) => setTimeout(r, SKEW_MS + 100));

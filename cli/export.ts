@@ -1,6 +1,8 @@
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
-import { exportAsOf } from '../core/aws/export-as-of';
+import { type ExportSummary, exportAsOf } from '../core/aws/export-as-of';
+import { InputError } from '../core/errors';
 import type { CliContext } from './context';
 import { instantOf, type LocationOptions, locationOf, positiveInt } from './options';
 
@@ -8,6 +10,7 @@ interface ExportOptions extends LocationOptions {
   at?: string;
   out: string;
   concurrency?: string;
+  partitions?: string;
   pack: boolean;
   json?: boolean;
 }
@@ -15,19 +18,37 @@ interface ExportOptions extends LocationOptions {
 export function registerExport(program: Command, ctx: CliContext): void {
   program
     .command('export')
-    .description("write the table as of an instant in DynamoDB's export format (gzipped DynamoDB JSON lines)")
+    .description(
+      "write the table as of an instant in DynamoDB's export format: one gzipped file of DynamoDB JSON lines, or a folder in the layout of DynamoDB's export to S3 (AWSDynamoDB/<id>/data/*.json.gz and its manifests)",
+    )
     .requiredOption('--table <name>', 'the backed-up (source) table')
     .requiredOption('--bucket <name>', 'backup bucket')
     .option('--prefix <folder>', 'folder inside the bucket', '')
     .option('--at <time>', 'ISO-8601 with a zone, or epoch ms (default: now)')
-    .requiredOption('--out <path-or-s3-uri>', 'a file path (e.g. orders.json.gz) or s3://bucket/key.json.gz')
+    .requiredOption(
+      '--out <path-or-s3-uri>',
+      'a folder ending in / (exports/ or s3://bucket/prefix/) for the export layout; a file (orders.json.gz, s3://bucket/key.json.gz) or - (stdout) for one file',
+    )
     .option(
       '--concurrency <n>',
       'most S3 requests in flight reading the backup, listings included (default 32)',
     )
+    .option(
+      '--partitions <n>',
+      'split the hash prefixes into this many tasks, run as the Step Functions map runs them (a folder --out only; default 1)',
+    )
     .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: ExportOptions) => {
+      if (
+        !o.out.endsWith('/') &&
+        !o.out.startsWith('s3://') &&
+        existsSync(o.out) &&
+        statSync(o.out).isDirectory()
+      )
+        throw new InputError(
+          `Expected \`--out\` to be a file, got the folder \`${o.out}\`: end it with / for DynamoDB's export layout`,
+        );
       const { s3, dynamodb } = clientsFromEnv();
       const summary = await exportAsOf(
         { s3, dynamodb, log: ctx.log },
@@ -36,14 +57,19 @@ export function registerExport(program: Command, ctx: CliContext): void {
           atMs: instantOf('--at', o.at),
           out: o.out,
           concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
+          partitions: positiveInt('--partitions', o.partitions, 1, 256),
           usePack: o.pack,
         },
       );
       for (const w of summary.warnings) ctx.log.warn(w);
-      ctx.print(
-        o.json
-          ? JSON.stringify(summary, null, 2)
-          : `exported ${summary.items} items as of ${new Date(summary.atMs).toISOString()} to ${summary.out} (${summary.versionsScanned} versions scanned, ${(summary.durationMs / 1000).toFixed(1)} s)`,
-      );
+      const text = o.json ? JSON.stringify(summary, null, 2) : describe(summary);
+      // With --out - the export itself is on stdout: the summary goes to stderr.
+      if (o.out === '-') process.stderr.write(`${text}\n`);
+      else ctx.print(text);
     });
+}
+
+function describe(s: ExportSummary): string {
+  const where = s.manifest ? `${s.out} (${s.files} data files, manifest ${s.manifest})` : s.out;
+  return `exported ${s.items} items as of ${new Date(s.atMs).toISOString()} to ${where} (${s.versionsScanned} versions scanned, ${(s.durationMs / 1000).toFixed(1)} s)`;
 }

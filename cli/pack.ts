@@ -7,6 +7,7 @@ import { type LocationOptions, locationOf, positiveInt, withBackupOptions } from
 
 interface PackOptions extends LocationOptions {
   concurrency?: string;
+  partitions?: string;
   json?: boolean;
 }
 
@@ -22,13 +23,18 @@ export function registerPack(program: Command, ctx: CliContext): void {
       '--concurrency <n>',
       'most S3 requests in flight reading the backup, listings included (default 32)',
     )
+    .option(
+      '--partitions <n>',
+      'split the 256 hash prefixes into this many tasks, run as the Step Functions map runs them (default 1)',
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (o: PackOptions) => {
       const loc = locationOf(o);
       const concurrency = positiveInt('--concurrency', o.concurrency, 32, 1024);
-      const { s3 } = clientsFromEnv();
+      const partitions = positiveInt('--partitions', o.partitions, 1, 256);
+      const { s3, dynamodb } = clientsFromEnv();
       await assertVersionedBucket(s3, loc.bucket);
-      const summary = await writePack({ s3, log: ctx.log }, loc, { concurrency });
+      const summary = await writePack({ s3, dynamodb, log: ctx.log }, loc, { concurrency, partitions });
       ctx.print(
         o.json
           ? JSON.stringify(summary, null, 2)

@@ -2,8 +2,15 @@ import { createInterface } from 'node:readline/promises';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
+import {
+  type RestoreJobContext,
+  type RestoreJobRequest,
+  type RestoreJobSummary,
+  restoreJob,
+} from '../core/aws/jobs/restore-job';
 import { requireManifest } from '../core/aws/manifest-store';
-import { type RestoreMode, type RestoreRequest, type RestoreSummary, restore } from '../core/aws/restore';
+import type { RestoreMode, RestoreSummary } from '../core/aws/restore';
+import { runJob } from '../core/aws/run-job';
 import { InputError } from '../core/errors';
 import { parseKeys } from '../core/item-key';
 import type { CliContext } from './context';
@@ -20,6 +27,7 @@ interface RestoreOptions extends LocationOptions {
   yes?: boolean;
   concurrency?: string;
   maxWcu?: string;
+  partitions?: string;
   pack: boolean;
   json?: boolean;
 }
@@ -48,6 +56,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       'most S3 requests in flight reading the backup, listings included (default 32); DynamoDB batches in flight are a quarter of it',
     )
     .option('--max-wcu <n>', 'cap on write capacity units per second')
+    .option(
+      '--partitions <n>',
+      'split the 256 hash prefixes into n tasks, run here 4 at a time as the restore workflow runs them on Step Functions (default 1)',
+    )
     .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: RestoreOptions) => {
@@ -60,7 +72,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       const keys = o.keys
         ? parseKeys('--keys', jsonOrFile(o.keys), await requireManifest(clients.s3, source))
         : undefined;
-      const request: RestoreRequest = {
+      const partitions = positiveInt('--partitions', o.partitions, 1, 256);
+      const concurrency = positiveInt('--concurrency', o.concurrency, 32, 1024);
+      const inFlight = Math.min(partitions, TASKS_IN_FLIGHT);
+      const request: RestoreJobRequest = {
         source,
         atMs,
         targetTable: o.targetTable,
@@ -68,14 +83,18 @@ export function registerRestore(program: Command, ctx: CliContext): void {
         createTable: Boolean(o.createTable),
         dryRun: Boolean(o.dryRun),
         inPlace: Boolean(o.inPlace),
-        concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
+        // --concurrency bounds the whole run: the tasks in flight share it.
+        concurrency: Math.max(1, Math.floor(concurrency / inFlight)),
+        partitions,
         ...(o.maxWcu ? { maxWcu: positiveInt('--max-wcu', o.maxWcu, 1, 10_000_000) } : {}),
         ...(keys ? { keys } : {}),
         usePack: o.pack,
       };
       const deps = { s3: clients.s3, dynamodb: clients.dynamodb, log: ctx.log };
+      const run = (c: RestoreJobContext, r: RestoreJobRequest) =>
+        runJob(c, restoreJob, r, { concurrency: inFlight });
       if (o.inPlace && o.targetTable === o.table && !o.dryRun && !o.yes) {
-        const plan = await restore(deps, { ...request, dryRun: true });
+        const plan = await run(deps, { ...request, dryRun: true });
         process.stderr.write(`${describe(plan)}\n`);
         if (!ctx.isTty)
           throw new InputError(
@@ -96,18 +115,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
           : undefined;
       bar?.start(0, 0, { put: 0, deleted: 0, unchanged: 0 });
       try {
-        const summary = await restore(
-          {
-            ...deps,
-            onProgress: (s) =>
-              bar?.update(s.itemsPut + s.itemsDeleted + s.itemsUnchanged, {
-                put: s.itemsPut,
-                deleted: s.itemsDeleted,
-                unchanged: s.itemsUnchanged,
-              }),
-          },
-          request,
-        );
+        const summary = await run({ ...deps, onProgress: progressOf(bar) }, request);
         bar?.stop();
         ctx.print(o.json ? JSON.stringify(summary, null, 2) : describe(summary));
       } finally {
@@ -116,7 +124,26 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     });
 }
 
-function describe(s: RestoreSummary): string {
+const TASKS_IN_FLIGHT = 4;
+
+/** The bar shows all partitions together: each reports its own running summary. */
+function progressOf(bar: SingleBar | undefined): NonNullable<RestoreJobContext['onProgress']> {
+  const running = new Set<Readonly<RestoreSummary>>();
+  return (s) => {
+    running.add(s);
+    let put = 0;
+    let deleted = 0;
+    let unchanged = 0;
+    for (const r of running) {
+      put += r.itemsPut;
+      deleted += r.itemsDeleted;
+      unchanged += r.itemsUnchanged;
+    }
+    bar?.update(put + deleted + unchanged, { put, deleted, unchanged });
+  };
+}
+
+function describe(s: RestoreJobSummary): string {
   const at = new Date(s.atMs).toISOString();
   const head = s.dryRun
     ? `plan for ${s.targetTable} as of ${at} (${s.mode}, nothing written)`
@@ -124,7 +151,7 @@ function describe(s: RestoreSummary): string {
   const lines = [
     head,
     `  put ${s.itemsPut}, deleted ${s.itemsDeleted}, unchanged ${s.itemsUnchanged}`,
-    `  ${s.versionsScanned} versions scanned${s.pack ? `, ${s.itemsFromPack} items read from pack ${s.pack}` : ''}, ${s.s3Requests} S3 and ${s.dynamodbRequests} DynamoDB requests, ${(s.durationMs / 1000).toFixed(1)} s`,
+    `  ${s.versionsScanned} versions scanned in ${s.partitions} partition${s.partitions === 1 ? '' : 's'}${s.targetItemsRead ? ` (target read once: ${s.targetItemsRead} items)` : ''}${s.pack ? `, ${s.itemsFromPack} items read from pack ${s.pack}` : ''}, ${s.s3Requests} S3 and ${s.dynamodbRequests} DynamoDB requests, ${(s.durationMs / 1000).toFixed(1)} s`,
   ];
   if (s.samples?.put.length) lines.push(`  e.g. put: ${s.samples.put.join(' ')}`);
   if (s.samples?.delete.length) lines.push(`  e.g. delete: ${s.samples.delete.join(' ')}`);

@@ -8,6 +8,8 @@ import { type LocationOptions, locationOf, positiveInt } from './options';
 interface VerifyOptions extends LocationOptions {
   sample?: string;
   settleMs?: string;
+  partitions?: string;
+  concurrency?: string;
   json?: boolean;
 }
 
@@ -20,15 +22,25 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .option('--prefix <folder>', 'folder inside the bucket', '')
     .option('--sample <percent>', 'check this share of the items (by key hash), 1-100 (default 100)')
     .option('--settle-ms <ms>', 'how long a difference may take to arrive through the stream (default 10000)')
+    .option(
+      '--partitions <n>',
+      'split the sampled hash prefixes into this many tasks, run as the Step Functions map runs them (default 1)',
+    )
+    .option(
+      '--concurrency <n>',
+      'most S3 requests in flight reading the backup, listings included (default 32)',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (o: VerifyOptions) => {
       const { s3, dynamodb } = clientsFromEnv();
       const report = await verify(
-        { s3, dynamodb },
+        { s3, dynamodb, log: ctx.log },
         {
           source: locationOf(o),
           samplePercent: positiveInt('--sample', o.sample, 100, 100),
           settleMs: wholeNumber('--settle-ms', o.settleMs, { min: 0, max: 3_600_000, fallback: 10_000 }),
+          partitions: positiveInt('--partitions', o.partitions, 1, 256),
+          concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
         },
       );
       for (const w of report.warnings) ctx.log.warn(w);
@@ -38,7 +50,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
         ctx.print(
           `${report.inSync ? 'in sync' : 'DRIFT'}: ${report.checkedItems} items checked in ${report.sampledPrefixes}/256 prefixes; missing from backup ${c['missing-from-backup']}, only in backup ${c['only-in-backup']}, differ ${c.differs}`,
         );
-        for (const d of report.drift.slice(0, 50))
+        for (const d of report.drift)
           ctx.print(
             `  ${d.kind}  ${d.objectKey}  table ${d.tableHash ?? '-'}  backup ${d.backupHash ?? '-'}`,
           );

@@ -40,6 +40,23 @@ export interface PackManifest {
   reused: number;
 }
 
+/** One partition task's share of a pack's manifest: its prefixes' chunks and counts. */
+export type PackPart = Pick<PackManifest, 'prefixes' | 'items' | 'reused'>;
+
+/** pack.json from its partitions' shares (disjoint ranges of prefixes). */
+export function mergePackParts(table: string, createdMs: number, parts: readonly PackPart[]): PackManifest {
+  const prefixes: PackManifest['prefixes'] = {};
+  for (const part of parts) Object.assign(prefixes, part.prefixes);
+  return {
+    format: PACK_FORMAT,
+    table,
+    createdMs,
+    prefixes,
+    items: parts.reduce((n, p) => n + p.items, 0),
+    reused: parts.reduce((n, p) => n + p.reused, 0),
+  };
+}
+
 export const packsRoot = (loc: BackupLocation): string => `${tableRoot(loc)}_packs/`;
 
 /** Sortable and readable: `2026-11-28T01-02-03.456Z`. */

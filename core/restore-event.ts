@@ -1,31 +1,21 @@
+import type { RestoreJobRequest } from './aws/jobs/restore-job';
 import { InputError } from './errors';
 import { wholeNumber } from './number-arg';
 import type { ItemKey } from './object-key';
 import { backupLocation } from './object-key';
-import { type Partition, splitPartitions } from './partition';
 import { parseInstant } from './time-arg';
 
 /**
- * The restore Lambda's event (also one Step Functions Distributed Map item).
- *
- * - `{"action":"plan", ...request, "partitions": 16}` returns `{at, partitions: [event...]}`,
- *   each a `restore` event for one range of hash prefixes.
- * - `{"action":"restore", ...request, "partition"?: {"from":"00","to":"ff"}, "keys"?: [...]}`
- *   runs the restore and returns its summary.
- * - `{"action":"pack", "table", "bucket", "prefix"?}` writes a pack of the backup (see
- *   pack-format.ts) and returns its summary; the scheduled rule of `packSchedule` sends it.
- *
- * request: `table`, `bucket`, `prefix`?, `at`? (ISO-8601 with zone or epoch ms; default now),
- * `targetTable`, `mode`? (upsert | rewind), `createTable`?, `dryRun`?, `inPlace`?,
- * `concurrency`?, `maxWcu`?
+ * The restore job's plan event (the restore workflow's execution input, with `table`, `bucket`
+ * and `prefix` fixed by the workflow): `table`, `bucket`, `prefix`?, `at`? (ISO-8601 with zone or
+ * epoch ms; default now), `targetTable`, `mode`? (upsert | rewind), `createTable`?, `dryRun`?,
+ * `inPlace`?, `concurrency`?, `maxWcu`?, `keys`? (key objects in DynamoDB JSON), `partitions`?.
  */
 export interface RestoreEvent {
-  action: 'plan' | 'restore' | 'pack';
   table: string;
   bucket: string;
   prefix?: string;
   at?: string | number;
-  /** Required by plan and restore. */
   targetTable?: string;
   mode?: 'upsert' | 'rewind';
   createTable?: boolean;
@@ -34,52 +24,34 @@ export interface RestoreEvent {
   concurrency?: number;
   maxWcu?: number;
   keys?: ItemKey[];
-  partition?: Partition;
   partitions?: number;
 }
 
-export function checkRestoreEvent(event: RestoreEvent) {
-  if (event.action !== 'plan' && event.action !== 'restore' && event.action !== 'pack') {
-    throw new InputError(
-      `Expected "action" to be "plan", "restore" or "pack", got ${JSON.stringify(event.action)}`,
-    );
-  }
-  if (!event.targetTable && event.action !== 'pack')
-    throw new InputError('Expected "targetTable" in the restore event');
+/** Checks a restore event as the CLI checks its flags, before anything is read or written. */
+export function parseRestoreEvent(event: RestoreEvent, nowMs = Date.now()): RestoreJobRequest {
+  if (!event.targetTable) throw new InputError('Expected "targetTable" in the restore event');
   if (event.mode !== undefined && event.mode !== 'upsert' && event.mode !== 'rewind') {
     throw new InputError(`Expected "mode" to be "upsert" or "rewind", got ${JSON.stringify(event.mode)}`);
   }
-  const source = backupLocation(event.bucket, event.table, event.prefix ?? '');
-  const atMs = event.at === undefined ? Date.now() : parseInstant('at', String(event.at));
-  // The same bounds as the CLI's flags, checked before anything is read or written.
+  if (event.keys !== undefined && (!Array.isArray(event.keys) || event.keys.length === 0)) {
+    throw new InputError('Expected "keys" in the restore event to be a non-empty array of key objects');
+  }
   const whole = (name: string, value: number | undefined, max: number) =>
     value === undefined ? undefined : wholeNumber(`"${name}" in the restore event`, value, { min: 1, max });
+  const concurrency = whole('concurrency', event.concurrency, 1024);
+  const maxWcu = whole('maxWcu', event.maxWcu, 10_000_000);
+  const partitions = whole('partitions', event.partitions, 256);
   return {
-    source,
-    atMs,
-    targetTable: event.targetTable ?? '',
-    concurrency: whole('concurrency', event.concurrency, 1024),
-    maxWcu: whole('maxWcu', event.maxWcu, 10_000_000),
-    partitions: whole('partitions', event.partitions, 256),
-  };
-}
-
-/**
- * Splits a restore into partition events. A created target is created once, by the caller
- * before the map runs, so the partition events never ask for it again.
- */
-export function planPartitions(
-  event: RestoreEvent,
-  atMs: number,
-): { at: number; partitions: RestoreEvent[] } {
-  const { partitions: count = 16, action: _a, createTable: _c, ...rest } = event;
-  return {
-    at: atMs,
-    partitions: splitPartitions(count).map((partition) => ({
-      ...rest,
-      action: 'restore',
-      at: atMs,
-      partition,
-    })),
+    source: backupLocation(event.bucket, event.table, event.prefix ?? ''),
+    atMs: event.at === undefined ? nowMs : parseInstant('at', String(event.at)),
+    targetTable: event.targetTable,
+    mode: event.mode ?? 'upsert',
+    createTable: Boolean(event.createTable),
+    dryRun: Boolean(event.dryRun),
+    inPlace: Boolean(event.inPlace),
+    ...(concurrency ? { concurrency } : {}),
+    ...(maxWcu ? { maxWcu } : {}),
+    ...(partitions ? { partitions } : {}),
+    ...(event.keys ? { keys: event.keys } : {}),
   };
 }

@@ -10,6 +10,7 @@ import {
   BACKUP_LAG_METRIC,
   LOST_BATCHES_METRIC,
   RECORDS_PARKED_METRIC,
+  VERIFY_DRIFT_METRIC,
 } from './defaults';
 
 export interface BackupAlarmsProps extends AlarmOptions {
@@ -21,7 +22,7 @@ export interface BackupAlarmsProps extends AlarmOptions {
   readonly alarmTopic?: sns.ITopic;
 }
 
-/** The six alarms of one table's backup; docs/cdk.md says what each means and what to do. */
+/** The seven alarms of one table's backup; docs/cdk.md says what each means and what to do. */
 export class BackupAlarms extends Construct {
   readonly iteratorAge: cloudwatch.Alarm;
   readonly writerErrors: cloudwatch.Alarm;
@@ -29,6 +30,7 @@ export class BackupAlarms extends Construct {
   readonly backupLag: cloudwatch.Alarm;
   readonly lostBatches: cloudwatch.Alarm;
   readonly recordsParked: cloudwatch.Alarm;
+  readonly verifyDrift: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: BackupAlarmsProps) {
     super(scope, id);
@@ -93,6 +95,11 @@ export class BackupAlarms extends Construct {
       metric: tableMetric(RECORDS_PARKED_METRIC, 'Sum'),
       alarmDescription: `ddb-rewind: changes of ${props.tableName} could never be stored and were parked under _dead-letter/; they are NOT in the backup until replayed. See docs/cdk.md#alarms.`,
     });
+    this.verifyDrift = new cloudwatch.Alarm(this, 'VerifyDrift', {
+      ...anyCount,
+      metric: tableMetric(VERIFY_DRIFT_METRIC, 'Sum'),
+      alarmDescription: `ddb-rewind: a verify found items of ${props.tableName} whose backup differs from the table, after re-checking them; restores of those items would be wrong. Run a backfill. See docs/cdk.md#alarms.`,
+    });
     if (props.alarmTopic) {
       const action = new actions.SnsAction(props.alarmTopic);
       for (const alarm of [
@@ -102,6 +109,7 @@ export class BackupAlarms extends Construct {
         this.backupLag,
         this.lostBatches,
         this.recordsParked,
+        this.verifyDrift,
       ]) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);

@@ -8,7 +8,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { InputError } from '../core/errors';
-import { backupLocation, metaRoot, tableRoot } from '../core/object-key';
+import type { JobKind } from '../core/job-model';
+import { backupLocation, itemsRoot, metaRoot, tableRoot } from '../core/object-key';
 import type { BackupBucketProps, NoncurrentVersionTransition } from './backup-bucket';
 import { asBucket } from './cdk-types';
 
@@ -35,6 +36,14 @@ export const DEFAULTS = {
   parallelizationFactor: 1,
   restoreMemorySize: 1769, // one full vCPU: restores are bound by parallel S3 reads and JSON work
   restoreMaxConcurrency: 8,
+  // Pack, export, verify and backfill: the same one vCPU, the same map width.
+  jobMemorySize: 1769,
+  jobMaxConcurrency: 8,
+  // Lambda's most: a task stops starting new work two minutes before it and hands on the rest.
+  jobTimeout: Duration.minutes(15),
+  // A job's scratch folder outlives any run (a run resumes by redrive within days), then goes.
+  jobScratchExpiration: Duration.days(7),
+  backfillOnDeploy: true,
   iteratorAgeThreshold: Duration.minutes(5),
   backupLagThreshold: Duration.minutes(10),
   logRetention: RetentionDays.THREE_MONTHS,
@@ -73,14 +82,32 @@ export const RECORDS_PARKED_METRIC = {
   service: 'writer',
 } as const;
 
+/**
+ * The verify job's drift count (functions/jobs/handler.ts), per table: published only when a
+ * verify finds drift, with the `service` dimension `verify` beside `table`, as the others.
+ */
+export const VERIFY_DRIFT_METRIC = {
+  namespace: 'ddb-rewind',
+  metricName: 'VerifyDrift',
+  service: 'verify',
+} as const;
+
 /** Where one table's backup lives in the bucket, computed by the one codec (core/object-key). */
 export interface BackupFolders {
   /** '' or a folder ending in '/': what BACKUP_PREFIX gets. */
   prefix: string;
   /** `<prefix><table>/` */
   tableRoot: string;
+  /** `<prefix><table>/v1/`: the item objects. */
+  itemsRoot: string;
   /** `<prefix><table>/_meta/` */
   metaRoot: string;
+  /** `<prefix><table>/_jobs/`: every job run's scratch folder (core/aws/job-store.ts). */
+  jobsRoot: string;
+  /** `<prefix><table>/_packs/` */
+  packsRoot: string;
+  /** `<prefix><table>/_exports/`: where exports go when no `exportBucket` is given. */
+  exportsRoot: string;
 }
 
 export function backupFolders(prefix: string, table: string): BackupFolders {
@@ -92,10 +119,36 @@ export function backupFolders(prefix: string, table: string): BackupFolders {
     prefix,
   );
   const loc = { ...checked, table };
-  return { prefix: loc.prefix, tableRoot: tableRoot(loc), metaRoot: metaRoot(loc) };
+  const root = tableRoot(loc);
+  return {
+    prefix: loc.prefix,
+    tableRoot: root,
+    itemsRoot: itemsRoot(loc),
+    metaRoot: metaRoot(loc),
+    jobsRoot: `${root}_jobs/`,
+    packsRoot: `${root}_packs/`,
+    exportsRoot: `${root}_exports/`,
+  };
 }
 
-const positiveInteger = (name: string, value: number | undefined): void => {
+/**
+ * Rules for one table's `_jobs/` folder: scratch objects expire a week after their last write,
+ * their old versions (overwritten checkpoints, deleted results) a day after, and the delete
+ * markers left alone then go too. S3 refuses ExpiredObjectDeleteMarker beside Days in one rule,
+ * hence two. Neither covers `<table>/v1/`, so readers' retention horizon is unchanged.
+ */
+export function jobScratchRules(folders: BackupFolders): s3.LifecycleRule[] {
+  return [
+    {
+      prefix: folders.jobsRoot,
+      expiration: DEFAULTS.jobScratchExpiration,
+      noncurrentVersionExpiration: Duration.days(1),
+    },
+    { prefix: folders.jobsRoot, expiredObjectDeleteMarker: true },
+  ];
+}
+
+export const positiveInteger = (name: string, value: number | undefined): void => {
   if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
     throw new InputError(`Expected \`${name}\` to be a positive whole number, got ${value}`);
   }
@@ -281,12 +334,48 @@ export const failureRecorderEnvironment = (
   POWERTOOLS_SERVICE_NAME: 'ddb-rewind-failure-recorder',
 });
 
-/** The restore function's environment. */
-export const restoreEnvironment = (bucketName: string, folders: BackupFolders): Record<string, string> => ({
-  BACKUP_BUCKET: bucketName,
-  BACKUP_PREFIX: folders.prefix,
-  POWERTOOLS_SERVICE_NAME: 'ddb-rewind-restore',
-});
+/**
+ * A job function's environment (functions/jobs/handler.ts): `DDB_REWIND_JOBS` is the one kind it
+ * may run (its role allows nothing else); an export function also gets the root its role may
+ * write (`s3://bucket/prefix`).
+ */
+export function jobEnvironment(
+  kind: JobKind,
+  bucketName: string,
+  folders: BackupFolders,
+  exportRoot?: string,
+): Record<string, string> {
+  return {
+    BACKUP_BUCKET: bucketName,
+    BACKUP_PREFIX: folders.prefix,
+    DDB_REWIND_JOBS: kind,
+    ...(exportRoot !== undefined ? { DDB_REWIND_EXPORT_ROOT: exportRoot } : {}),
+    POWERTOOLS_SERVICE_NAME: `ddb-rewind-${kind}`,
+  };
+}
+
+/** Tuning of the deploy-time backfill; TableBackupProps documents each. */
+export interface DeployBackfillOptions {
+  /** @default true */
+  readonly backfillOnDeploy?: boolean;
+  /** @default - the backfill job's own default */
+  readonly backfillSegments?: number;
+  /** @default - no limit */
+  readonly backfillMaxRcu?: number;
+}
+
+/** The backfill state machine's input when the deploy starts it: only what was set. */
+export function deployBackfillInput(props: DeployBackfillOptions): { segments?: number; maxRcu?: number } {
+  positiveInteger('backfillSegments', props.backfillSegments);
+  const rcu = props.backfillMaxRcu;
+  if (rcu !== undefined && !(Number.isFinite(rcu) && rcu > 0)) {
+    throw new InputError(`Expected \`backfillMaxRcu\` to be a positive number, got ${rcu}`);
+  }
+  return {
+    ...(props.backfillSegments !== undefined ? { segments: props.backfillSegments } : {}),
+    ...(rcu !== undefined ? { maxRcu: rcu } : {}),
+  };
+}
 
 /**
  * The event source mapping: from the oldest record the stream still has, failed batches split

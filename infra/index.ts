@@ -7,5 +7,5 @@ export {
 } from './backup-bucket';
 export { BackupStack, type BackupStackProps } from './backup-stack';
 export { DEFAULTS } from './defaults';
-export { RestoreWorkflow } from './restore-workflow';
+export { JobWorkflow, type JobWorkflowProps } from './job-workflow';
 export { TableBackup, type TableBackupProps } from './table-backup';

@@ -21,10 +21,11 @@ interface WildcardRule {
 
 export const WILDCARD_RULES: readonly WildcardRule[] = [
   {
-    actions: /^s3:(PutObject|DeleteObject|GetObject|GetObjectVersion)$/,
+    actions:
+      /^s3:(PutObject|DeleteObject|DeleteObjectVersion|GetObject|GetObjectVersion|AbortMultipartUpload)$/,
     resource: /\/\*$/,
     reason:
-      "Objects under this table's own folder (<prefix><table>/, its _meta/ or _meta/gaps/) only: one object per item key or gap, and the keys are not known in advance.",
+      "Objects under this table's own folder (<prefix><table>/, or its v1/, _meta/, _meta/gaps/, _jobs/, _packs/, _exports/ folders), or in the exportBucket given for exports: one object per item key, gap, job result, pack chunk or export file, whose keys are not known in advance.",
   },
   {
     actions:
@@ -116,6 +117,15 @@ export function acknowledgeRuntime(fn: IConstruct): void {
     id: 'AwsSolutions-L1',
     reason:
       'Node.js 22 is the runtime ddb-rewind targets and tests (an LTS release supported by Lambda); all functions move to the next LTS together.',
+  });
+}
+
+/** The dead-letter queue of an EventBridge rule's target (AwsSolutions-SQS3). */
+export function acknowledgeEventTargetQueue(queue: IConstruct): void {
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue is itself a dead-letter queue: of the pack schedule rule target, holding schedule events that could not start the pack state machine.',
   });
 }
 

@@ -5,15 +5,17 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { InputError } from '../core/errors';
+import { JOB_KINDS, type JobKind } from '../core/job-model';
 import { BackupAlarms } from './backup-alarms';
 import { BackupBucket, type BackupBucketProps } from './backup-bucket';
 import { BackupFunction } from './backup-function';
@@ -24,20 +26,33 @@ import {
   CREATED_BUCKET_OPTIONS,
   checkBackupBucketProps,
   DEFAULTS,
+  type DeployBackfillOptions,
   deadLetterQueueProps,
+  deployBackfillInput,
   eventSourceProps,
   failureRecorderEnvironment,
+  jobEnvironment,
+  jobScratchRules,
   onFailureQueueProps,
-  restoreEnvironment,
+  positiveInteger,
   restoreTargetTables,
   type WriterOptions,
   writerEnvironment,
 } from './defaults';
-import { acknowledgeNoAccessLogs, acknowledgeWildcards } from './nag-suppressions';
-import { RestoreWorkflow } from './restore-workflow';
+import { jobStatements, taskListReads } from './job-grants';
+import { JobWorkflow, startOnCreate } from './job-workflow';
+import {
+  acknowledgeEventTargetQueue,
+  acknowledgeNoAccessLogs,
+  acknowledgeWildcards,
+} from './nag-suppressions';
 import { streamSource } from './stream-source';
 
-export interface TableBackupProps extends BackupBucketProps, WriterOptions, AlarmOptions {
+export interface TableBackupProps
+  extends BackupBucketProps,
+    WriterOptions,
+    AlarmOptions,
+    DeployBackfillOptions {
   /**
    * The table to back up: a table of this app (with a NEW_AND_OLD_IMAGES or NEW_IMAGE stream), or
    * the name of an existing table, whose stream is enabled (NEW_AND_OLD_IMAGES) at deploy when
@@ -115,10 +130,42 @@ export interface TableBackupProps extends BackupBucketProps, WriterOptions, Alar
    */
   readonly restoreMemorySize?: number;
   /**
-   * Partitions restored at once by the state machine's Distributed Map.
+   * Partitions restored at once by the restore state machine's Distributed Map.
    * @default 8
    */
   readonly restoreMaxConcurrency?: number;
+  /**
+   * Memory of the pack, export, verify and backfill functions, MB.
+   * @default 1769 (one vCPU)
+   */
+  readonly jobMemorySize?: number;
+  /**
+   * Tasks run at once by each map of the pack, export, verify and backfill state machines.
+   * @default 8
+   */
+  readonly jobMaxConcurrency?: number;
+  /**
+   * Where the export state machine may write (its `out` must be in it).
+   * @default - the backup bucket, under `<prefix><table>/_exports/`
+   */
+  readonly exportBucket?: AnyBucket;
+  /**
+   * Start the backfill state machine once when the construct is first deployed (after the event
+   * source mapping exists), so the backup holds every item, not only those changed since: one
+   * strongly consistent scan of the table. Later deploys start nothing.
+   * @default true
+   */
+  readonly backfillOnDeploy?: boolean;
+  /**
+   * Parallel scan segments of the deploy-time backfill.
+   * @default - the backfill job's default
+   */
+  readonly backfillSegments?: number;
+  /**
+   * Read capacity units per second the deploy-time backfill may use in total.
+   * @default - no limit
+   */
+  readonly backfillMaxRcu?: number;
   /**
    * Topic that receives the alarms' ALARM and OK notifications.
    * @default - alarms without actions
@@ -135,10 +182,9 @@ export interface TableBackupProps extends BackupBucketProps, WriterOptions, Alar
    */
   readonly backupLagThreshold?: Duration;
   /**
-   * When to write a pack of the backup (`ddb-rewind pack`): whole-table restores then read a few
-   * large objects instead of one GET per item. Each pack reads only the items changed since the
-   * last; the restore function runs it, so the backup must be listable within its 15 minutes
-   * (larger tables: run `ddb-rewind pack` on a host, on a schedule of your own).
+   * When to start the pack state machine (`ddb-rewind pack`): whole-table restores then read a
+   * few large objects instead of one GET per item. Each pack reads only the items changed since
+   * the last.
    * @default - no scheduled pack
    */
   readonly packSchedule?: events.Schedule;
@@ -151,15 +197,16 @@ export interface TableBackupProps extends BackupBucketProps, WriterOptions, Alar
    */
   readonly packRetention?: Duration;
   /**
-   * Retention of the functions' and the state machine's logs.
+   * Retention of the functions' and the state machines' logs.
    * @default RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
 }
 
 /**
- * Continuous per-write backup of one DynamoDB table into a versioned S3 bucket, plus a
- * point-in-time restore state machine and alarms, with least-privilege IAM.
+ * Continuous per-write backup of one DynamoDB table into a versioned S3 bucket, plus one state
+ * machine per job (restore, pack, export, verify, backfill), a backfill at first deploy, and
+ * alarms, with least-privilege IAM.
  *
  * @example
  * const orders = new TableBackup(stack, 'Orders', { table: 'orders', alarmTopic: topic });
@@ -180,8 +227,18 @@ export class TableBackup extends Construct {
   readonly failureRecorder: lambda.IFunction;
   /** Messages of `deadLetterQueue` the failure recorder could not record, kept for a person. */
   readonly failureRecorderDeadLetterQueue: sqs.Queue;
+  /** One function per job kind (functions/jobs/handler.ts), each with its own role. */
+  readonly jobFunctions: Record<JobKind, lambda.IFunction>;
+  /** One state machine per job kind (infra/job-workflow.ts). */
+  readonly workflows: Record<JobKind, sfn.StateMachine>;
+  /** `jobFunctions.restore` */
   readonly restoreFunction: lambda.IFunction;
+  /** `workflows.restore` */
   readonly stateMachine: sfn.StateMachine;
+  /** The execution the first deploy starts on `workflows.backfill` (unless `backfillOnDeploy` is false). */
+  readonly deployBackfill: cr.AwsCustomResource | undefined;
+  /** With `packSchedule`: schedule events that could not start the pack state machine. */
+  readonly packScheduleDeadLetterQueue: sqs.Queue | undefined;
   /** Table names or patterns the restore may write. */
   readonly restoreTargetTables: string[];
   readonly iteratorAgeAlarm: cloudwatch.Alarm;
@@ -193,6 +250,8 @@ export class TableBackup extends Construct {
   readonly lostBatchesAlarm: cloudwatch.Alarm;
   /** Poison records parked under `_dead-letter/` (`RecordsParked`). */
   readonly recordsParkedAlarm: cloudwatch.Alarm;
+  /** Drift a verify found between the backup and the table (`VerifyDrift`). */
+  readonly verifyDriftAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: TableBackupProps) {
     super(scope, id);
@@ -202,6 +261,14 @@ export class TableBackup extends Construct {
     const folders = backupFolders(props.prefix ?? DEFAULTS.prefix, name);
     this.prefix = folders.prefix;
     this.restoreTargetTables = restoreTargetTables(name, props.restoreTargetTables);
+    const backfillInput = deployBackfillInput(props);
+    for (const key of [
+      'restoreMemorySize',
+      'restoreMaxConcurrency',
+      'jobMemorySize',
+      'jobMaxConcurrency',
+    ] as const)
+      positiveInteger(key, props[key]);
     const ignored = props.bucket ? CREATED_BUCKET_OPTIONS.filter((key) => props[key] !== undefined) : [];
     if (!props.bucket) checkBackupBucketProps(props);
     if (ignored.length > 0) {
@@ -224,9 +291,10 @@ export class TableBackup extends Construct {
       this.encryptionKey = created.encryptionKey;
       concrete = created.bucket;
     }
+    for (const rule of jobScratchRules(folders)) concrete?.addLifecycleRule(rule);
     if (props.packSchedule) {
       concrete?.addLifecycleRule({
-        prefix: `${folders.tableRoot}_packs/`,
+        prefix: folders.packsRoot,
         expiration: props.packRetention ?? Duration.days(30),
         noncurrentVersionExpiration: Duration.days(1),
       });
@@ -309,6 +377,7 @@ export class TableBackup extends Construct {
       new DynamoEventSource(source.table, eventSourceProps(props, new SqsDlq(this.deadLetterQueue))),
     );
     this.writer = writer.fn;
+    const streamMapping = writer.fn.node.children.filter((c) => c instanceof lambda.EventSourceMapping);
 
     // Failure recorder: on-failure queue -> gap markers, nothing else.
     const recorder = new BackupFunction(this, 'FailureRecorder', {
@@ -345,100 +414,93 @@ export class TableBackup extends Construct {
     );
     this.failureRecorder = recorder.fn;
 
-    // Restore: backup -> target tables, never the source.
-    const restore = new BackupFunction(this, 'Restore', {
-      entry: 'functions/restore/handler.ts',
-      description: 'ddb-rewind: restores the table as of an instant into a target table',
-      memorySize: props.restoreMemorySize ?? DEFAULTS.restoreMemorySize,
-      timeout: Duration.minutes(15),
-      environment: restoreEnvironment(this.bucket.bucketName, folders),
-      logRetention,
-    });
-    restore.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListBackup',
-        actions: ['s3:ListBucket', 's3:ListBucketVersions'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${folders.tableRoot}*`] } },
-      }),
-    );
-    restore.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadBackup',
-        actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [this.bucket.arnForObjects(`${folders.tableRoot}*`)],
-      }),
-    );
-    restore.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        // Readers refuse instants whose versions a lifecycle rule may have deleted (core/retention.ts).
-        sid: 'ReadRetentionRules',
-        actions: ['s3:GetLifecycleConfiguration'],
-        resources: [this.bucket.bucketArn],
-      }),
-    );
+    // Jobs: one function and one state machine per kind, each role granting what that job does.
+    const exportBucket = props.exportBucket ? asBucket(props.exportBucket) : undefined;
+    const exportRoot = exportBucket
+      ? `s3://${exportBucket.bucketName}/`
+      : `s3://${this.bucket.bucketName}/${folders.exportsRoot}`;
+    const grantScope = {
+      bucket: this.bucket,
+      folders,
+      encryptionKey: this.encryptionKey,
+      viaS3: s3ViaService,
+      sourceTableArn: tableArn,
+      targetTableArns: this.restoreTargetTables.map((target) =>
+        Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: target }),
+      ),
+      exportTo: exportBucket
+        ? { objectsArn: exportBucket.arnForObjects('*'), encryptionKey: exportBucket.encryptionKey }
+        : { objectsArn: this.bucket.arnForObjects(`${folders.exportsRoot}*`) },
+    };
+    const jobFunctions = {} as Record<JobKind, lambda.IFunction>;
+    const workflows = {} as Record<JobKind, sfn.StateMachine>;
+    for (const kind of JOB_KINDS) {
+      const restore = kind === 'restore';
+      const title = `${kind[0]?.toUpperCase()}${kind.slice(1)}`;
+      const job = new BackupFunction(this, title, {
+        entry: 'functions/jobs/handler.ts',
+        description: `ddb-rewind: the ${kind} job's steps (plan, tasks, finish) for its state machine`,
+        memorySize: restore
+          ? (props.restoreMemorySize ?? DEFAULTS.restoreMemorySize)
+          : (props.jobMemorySize ?? DEFAULTS.jobMemorySize),
+        timeout: DEFAULTS.jobTimeout,
+        environment: jobEnvironment(
+          kind,
+          this.bucket.bucketName,
+          folders,
+          kind === 'export' ? exportRoot : undefined,
+        ),
+        logRetention,
+      });
+      for (const statement of jobStatements(kind, grantScope)) job.role.addToPrincipalPolicy(statement);
+      jobFunctions[kind] = job.fn;
+      workflows[kind] = new JobWorkflow(this, `${title}Workflow`, {
+        job: kind,
+        jobFunction: job.fn,
+        tableName: this.tableName,
+        bucketName: this.bucket.bucketName,
+        prefix: folders.prefix,
+        maxConcurrency: restore
+          ? (props.restoreMaxConcurrency ?? DEFAULTS.restoreMaxConcurrency)
+          : (props.jobMaxConcurrency ?? DEFAULTS.jobMaxConcurrency),
+        logRetention,
+        taskListReads: taskListReads(grantScope),
+      }).stateMachine;
+    }
+    this.jobFunctions = jobFunctions;
+    this.workflows = workflows;
+    this.restoreFunction = jobFunctions.restore;
+    this.stateMachine = workflows.restore;
+
+    this.packScheduleDeadLetterQueue = undefined;
     if (props.packSchedule) {
-      restore.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'WritePacks',
-          actions: ['s3:PutObject'],
-          resources: [this.bucket.arnForObjects(`${folders.tableRoot}_packs/*`)],
-        }),
-      );
+      const dlq = new sqs.Queue(this, 'PackScheduleDeadLetterQueue', deadLetterQueueProps());
+      acknowledgeEventTargetQueue(dlq);
       new events.Rule(this, 'PackSchedule', {
         description: `ddb-rewind: packs the backup of ${name} for fast whole-table restores`,
         schedule: props.packSchedule,
         targets: [
-          new targets.LambdaFunction(restore.fn, {
-            event: events.RuleTargetInput.fromObject({
-              action: 'pack',
-              table: this.tableName,
-              bucket: this.bucket.bucketName,
-              prefix: folders.prefix,
-            }),
+          new targets.SfnStateMachine(workflows.pack, {
+            // The workflow adds its table, bucket and prefix; a pack needs nothing else.
+            input: events.RuleTargetInput.fromObject({}),
             retryAttempts: 2,
+            deadLetterQueue: dlq,
           }),
         ],
       });
+      this.packScheduleDeadLetterQueue = dlq;
     }
-    if (this.encryptionKey) {
-      restore.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'UseBucketKey',
-          actions: props.packSchedule ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
-          resources: [this.encryptionKey.keyArn],
-          conditions: s3ViaService,
-        }),
-      );
-    }
-    const targetArns = this.restoreTargetTables.map((name) =>
-      Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: name }),
-    );
-    restore.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteTargetTables',
-        actions: RESTORE_TABLE_ACTIONS,
-        resources: targetArns,
-      }),
-    );
-    restore.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        // Belt and braces: no target pattern can ever open the source table.
-        sid: 'NeverTheSource',
-        effect: iam.Effect.DENY,
-        actions: RESTORE_TABLE_ACTIONS,
-        resources: [tableArn],
-      }),
-    );
-    this.restoreFunction = restore.fn;
-    this.stateMachine = new RestoreWorkflow(this, 'RestoreWorkflow', {
-      restoreFunction: restore.fn,
-      tableName: this.tableName,
-      bucketName: this.bucket.bucketName,
-      prefix: folders.prefix,
-      maxConcurrency: props.restoreMaxConcurrency ?? DEFAULTS.restoreMaxConcurrency,
-      logRetention,
-    }).stateMachine;
+
+    // Items that do not change after the deploy reach the backup only through a backfill: one,
+    // started once the stream is being backed up (the backfill is race-safe against it).
+    this.deployBackfill =
+      (props.backfillOnDeploy ?? DEFAULTS.backfillOnDeploy)
+        ? startOnCreate(this, 'BackfillOnDeploy', {
+            stateMachine: workflows.backfill,
+            input: backfillInput,
+            after: streamMapping,
+          })
+        : undefined;
 
     const alarms = new BackupAlarms(this, 'Alarms', {
       writer: writer.fn,
@@ -454,20 +516,9 @@ export class TableBackup extends Construct {
     this.backupLagAlarm = alarms.backupLag;
     this.lostBatchesAlarm = alarms.lostBatches;
     this.recordsParkedAlarm = alarms.recordsParked;
+    this.verifyDriftAlarm = alarms.verifyDrift;
 
     // Last, so every grant above (and the event source mapping's) is in the policies checked.
     acknowledgeWildcards(this);
   }
 }
-
-/** What the restore does to a target table (core/aws/restore.ts, target-table.ts, target-snapshot.ts). */
-const RESTORE_TABLE_ACTIONS = [
-  'dynamodb:BatchWriteItem',
-  'dynamodb:PutItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:GetItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:Scan',
-  'dynamodb:CreateTable',
-  'dynamodb:UpdateTimeToLive',
-];

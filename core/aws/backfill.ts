@@ -1,200 +1,132 @@
 import { createHash } from 'node:crypto';
-import { DescribeTableCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type ChangeMeta, metaToS3 } from '../change-record';
-import { loadJson, saveJson } from '../checkpoint-file';
 import { type SdkItem, sdkItemToWire, type WireItem } from '../ddb-json';
-import { InputError } from '../errors';
 import { keyOf } from '../item-key';
+import type { Deadline } from '../job-model';
 import type { Log } from '../log';
 import { type BackupLocation, objectKeyFor } from '../object-key';
-import { RateLimiter } from '../rate-limiter';
 import { DEFAULT_CLOCK_SKEW_MS, type ListedVersion, outrankingBelow } from '../select-version';
-import { keyNames } from '../table-manifest';
-import { TaskPool } from '../task-pool';
-import { recordBackfillCompleted } from './gap-store';
-import { recordManifest } from './manifest-store';
-import { assertVersionedBucket, listVersionsOfKey, readVersionMeta } from './version-store';
+import type { TaskPool } from '../task-pool';
+import { listVersionsOfKey, readVersionMeta } from './version-store';
 
-export interface BackfillRequest {
-  source: BackupLocation;
-  /** Parallel scan segments. @default 4 */
-  segments?: number;
-  /** Read capacity units per second at most. */
-  maxRcu?: number;
-  /** Share of a provisioned table's read capacity to use, 1-100. */
-  readPercent?: number;
-  /** Where per-segment progress is kept; with `resume`, finished pages are skipped. */
-  checkpointFile: string;
-  resume?: boolean;
-  /**
-   * The stream's change-time precision: 1000 on AWS, 60000 on DynamoDB Local. A scanned image is
-   * stamped with its scan time rounded down to it, so it ranks before any streamed change of the
-   * same instant (which the scan may not have seen). @default 1000
-   */
-  timePrecisionMs?: number;
-  /** S3 writes in flight. @default 16 */
-  concurrency?: number;
-}
+/**
+ * One parallel-scan segment of a backfill, page by page: every existing item is recorded as a
+ * backfill version (the image with its scan time) while the stream writer keeps backing up live
+ * changes. The job around it (jobs/backfill-job.ts) keeps the checkpoint and the summary.
+ */
 
-export interface BackfillSummary {
+/** One segment's progress, stored in the run's folder after every page. */
+export interface SegmentCheckpoint {
+  /** Where the next page starts: the last page's LastEvaluatedKey. */
+  lastKey?: Record<string, unknown>;
+  /** Items written so far (pages completed only). */
   items: number;
-  segments: number;
-  /** Items whose backfill version had landed above a newer streamed change, and were put right. */
+  /** Of those, items whose backfill version had landed above a newer streamed change. */
   repaired: number;
-  resumedSegments: number;
-  durationMs: number;
+  finished?: boolean;
+  /** When the last page was written: a later plan counts the segment as resumed. */
+  finishedAtMs?: number;
+  /** The segment's rate schedule (see nextReadyAt), so a continuation keeps the pace. */
+  readyAtMs?: number;
 }
 
-interface Progress {
-  table: string;
+/** What scanning one segment needs. */
+export interface SegmentScan {
+  s3: S3Client;
+  dynamodb: DynamoDBClient;
+  log: Log;
+  source: BackupLocation;
+  segment: number;
   segments: number;
-  startedAtMs: number;
-  done: Record<string, { lastKey?: Record<string, unknown>; finished?: boolean; items: number }>;
+  keyNames: string[];
+  /** The stream's change-time precision: 1000 on AWS, 60000 on DynamoDB Local. */
+  timePrecisionMs: number;
+  /** This segment's read units per second, or none for unlimited. */
+  rcu?: number;
+  /** Called after each page with the number of items it wrote. */
+  onItemsWritten?: (items: number) => void;
+}
+
+/** A token bucket holding one second of units, as restore's RateLimiter: the burst allowed. */
+const BURST_MS = 1000;
+
+/**
+ * The segment's pace as a schedule rather than a waiting limiter, so it can be stored in the
+ * checkpoint and a continuation (another Lambda) keeps it: `readyAtMs` is when the units spent
+ * so far are paid for at `perSecond`; a page may be sent from one second before it. A page
+ * costing more than a second's worth is sent in full and the next one waits out the debt, so
+ * the long-run rate never exceeds `perSecond`.
+ */
+export const nextReadyAt = (
+  readyAtMs: number | undefined,
+  sentAtMs: number,
+  units: number,
+  perSecond: number,
+): number => Math.max(readyAtMs ?? sentAtMs, sentAtMs) + (units / perSecond) * 1000;
+
+/** How long to wait before the next page may be sent (0: now). */
+export const paceWaitMs = (readyAtMs: number | undefined, nowMs: number): number =>
+  readyAtMs === undefined ? 0 : Math.max(0, readyAtMs - BURST_MS - nowMs);
+
+/**
+ * Waits for the segment's turn in slices, so a long wait (a small share of `--max-rcu`, a costly
+ * page) never runs past the deadline: false when the deadline came first.
+ */
+export async function waitTurn(readyAtMs: number | undefined, deadline: Deadline): Promise<boolean> {
+  for (;;) {
+    const wait = paceWaitMs(readyAtMs, Date.now());
+    if (wait <= 0) return true;
+    if (deadline()) return false;
+    await new Promise((r) => setTimeout(r, Math.min(wait, 1000)));
+  }
 }
 
 /**
- * Records every existing item as a backfill version (the image with its scan time), while the
- * stream writer keeps backing up live changes. Race-safe without conditional PUTs (Ceph RGW
- * ignores them on versioned buckets): after each PUT the item's versions are read back, and if
- * a streamed change newer than the scan had landed first, that change is copied back on top and
- * its misplaced original removed, so S3's order of an item's versions matches change order and
- * the current version is always the newest state.
+ * Scans the segment's next page from the checkpoint, writes each item race-safely, and advances
+ * the checkpoint (in memory: the caller stores it). The page counts only once all its items are
+ * written, so a resumed segment never skips one.
  */
-export async function backfill(
-  deps: { s3: S3Client; dynamodb: DynamoDBClient; log: Log; onProgress?: (items: number) => void },
-  req: BackfillRequest,
-): Promise<BackfillSummary> {
-  const started = Date.now();
-  const { s3, dynamodb } = deps;
-  const loc = req.source;
-  await assertVersionedBucket(s3, loc.bucket);
-  const segments = req.segments ?? 4;
-  if (!Number.isInteger(segments) || segments < 1 || segments > 1000000) {
-    throw new InputError(`Expected \`--segments\` to be a whole number from 1 to 1000000, got ${segments}`);
-  }
-  const limiter = await readLimiter(dynamodb, loc.table, req);
-  const progress = await startProgress(req, segments, started);
-  const manifest = await recordManifest(s3, dynamodb, loc, progress.startedAtMs);
-  const summary: BackfillSummary = { items: 0, segments, repaired: 0, resumedSegments: 0, durationMs: 0 };
-  let saving = Promise.resolve();
-  const run: SegmentRun = {
-    deps,
-    req,
-    names: keyNames(manifest),
-    pool: new TaskPool(req.concurrency ?? 16),
-    limiter,
-    summary,
-    save: () => {
-      saving = saving.then(() => saveJson(req.checkpointFile, progress));
-      return saving;
-    },
-  };
-  await Promise.all(
-    Array.from({ length: segments }, async (_, segment) => {
-      progress.done[segment] ??= { items: 0 };
-      const state = progress.done[segment] as SegmentState;
-      if (state.finished) summary.resumedSegments++;
-      else await backfillSegment(run, segment, state);
+export async function backfillPage(
+  scan: SegmentScan,
+  state: SegmentCheckpoint,
+  pool: TaskPool,
+): Promise<void> {
+  const sentAt = Date.now();
+  const page = await scan.dynamodb.send(
+    new ScanCommand({
+      TableName: scan.source.table,
+      Segment: scan.segment,
+      TotalSegments: scan.segments,
+      Limit: 100,
+      ConsistentRead: true,
+      ReturnConsumedCapacity: 'TOTAL',
+      ...(state.lastKey ? { ExclusiveStartKey: state.lastKey as SdkItem } : {}),
     }),
   );
-  await saving;
-  await recordBackfillCompleted(s3, loc, progress.startedAtMs);
-  summary.durationMs = Date.now() - started;
-  return summary;
-}
-
-type SegmentState = Progress['done'][string];
-
-/** What every segment of one backfill shares. */
-interface SegmentRun {
-  deps: { s3: S3Client; dynamodb: DynamoDBClient; log: Log; onProgress?: (items: number) => void };
-  req: BackfillRequest;
-  names: string[];
-  pool: TaskPool;
-  limiter: RateLimiter | undefined;
-  summary: BackfillSummary;
-  save: () => Promise<void>;
-}
-
-/** The checkpoint to resume from (checked against this run), or a new one. */
-async function startProgress(req: BackfillRequest, segments: number, started: number): Promise<Progress> {
-  const table = req.source.table;
-  const stored = req.resume ? await loadJson<Progress>(req.checkpointFile) : undefined;
-  if (req.resume && stored && (stored.table !== table || stored.segments !== segments)) {
-    throw new InputError(
-      `The backfill checkpoint ${req.checkpointFile} is for ${stored.table} with ${stored.segments} segments: resume with --segments ${stored.segments}, or drop --resume to start over`,
-    );
+  const timeMs = Math.floor(sentAt / scan.timePrecisionMs) * scan.timePrecisionMs;
+  let repaired = 0;
+  for (const item of page.Items ?? []) {
+    const scanned = { image: sdkItemToWire(item as SdkItem), names: scan.keyNames, timeMs, sentAt };
+    await pool.submit(async () => {
+      if (await writeBackfill(scan.s3, scan.source, scanned, scan.log)) repaired++;
+    });
   }
-  return stored ?? { table, segments, startedAtMs: started, done: {} };
-}
-
-/** One parallel-scan segment, page by page from where its checkpoint stopped. */
-async function backfillSegment(run: SegmentRun, segment: number, state: SegmentState): Promise<void> {
-  const { deps, req, summary } = run;
-  const precision = req.timePrecisionMs ?? 1000;
-  let startKey = state.lastKey;
-  do {
-    const sentAt = Date.now();
-    const page = await deps.dynamodb.send(
-      new ScanCommand({
-        TableName: req.source.table,
-        Segment: segment,
-        TotalSegments: req.segments ?? 4,
-        Limit: 100,
-        ConsistentRead: true,
-        ReturnConsumedCapacity: 'TOTAL',
-        ...(startKey ? { ExclusiveStartKey: startKey as SdkItem } : {}),
-      }),
-    );
-    const timeMs = Math.floor(sentAt / precision) * precision;
-    for (const item of page.Items ?? []) {
-      const scanned = { image: sdkItemToWire(item as SdkItem), names: run.names, timeMs, sentAt };
-      await run.pool.submit(async () => {
-        if (await writeBackfill(deps.s3, req.source, scanned, deps.log)) summary.repaired++;
-        summary.items++;
-        deps.onProgress?.(summary.items);
-      });
-    }
-    // A page counts as done only when all its items are written: resume never skips one.
-    await run.pool.drain();
-    state.items += page.Items?.length ?? 0;
-    startKey = page.LastEvaluatedKey;
-    if (startKey) state.lastKey = startKey;
-    else state.finished = true;
-    await run.save();
-    if (run.limiter)
-      await run.limiter.take(
-        page.ConsumedCapacity?.CapacityUnits ?? Math.max(1, (page.Items?.length ?? 0) / 8),
-      );
-  } while (startKey);
-}
-
-async function readLimiter(
-  dynamodb: DynamoDBClient,
-  table: string,
-  req: BackfillRequest,
-): Promise<RateLimiter | undefined> {
-  if (req.maxRcu !== undefined && req.readPercent !== undefined) {
-    throw new InputError('Give either `--max-rcu` or `--read-percent`, not both');
+  await pool.drain();
+  const items = page.Items?.length ?? 0;
+  state.items += items;
+  state.repaired += repaired;
+  if (page.LastEvaluatedKey) state.lastKey = page.LastEvaluatedKey;
+  else {
+    state.finished = true;
+    state.finishedAtMs = Date.now();
   }
-  if (req.maxRcu !== undefined) {
-    if (!(req.maxRcu > 0))
-      throw new InputError(`Expected \`--max-rcu\` to be a positive number, got ${req.maxRcu}`);
-    return new RateLimiter(req.maxRcu);
+  if (scan.rcu !== undefined) {
+    const units = page.ConsumedCapacity?.CapacityUnits ?? Math.max(1, items / 8);
+    state.readyAtMs = nextReadyAt(state.readyAtMs, sentAt, units, scan.rcu);
   }
-  if (req.readPercent === undefined) return undefined;
-  if (!(req.readPercent > 0 && req.readPercent <= 100)) {
-    throw new InputError(`Expected \`--read-percent\` to be from 1 to 100, got ${req.readPercent}`);
-  }
-  const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table }));
-  const rcu = Table?.ProvisionedThroughput?.ReadCapacityUnits ?? 0;
-  if (Table?.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' || rcu === 0) {
-    throw new InputError(
-      `Table ${table} is on-demand, so --read-percent has no capacity to take a share of: use --max-rcu`,
-    );
-  }
-  return new RateLimiter((rcu * req.readPercent) / 100);
+  scan.onItemsWritten?.(items);
 }
 
 /** One scanned item: its image, the table's key names, and when the scan read it. */
@@ -206,7 +138,13 @@ interface Scanned {
   sentAt: number;
 }
 
-/** Writes one backfill version and puts S3's order right if a newer change landed first. */
+/**
+ * Writes one backfill version and puts S3's order right if a newer change landed first. Race-safe
+ * without conditional PUTs (Ceph RGW ignores them on versioned buckets): after the PUT the item's
+ * versions are read back, and a streamed change newer than the scan that landed first is copied
+ * back on top and its misplaced original removed, so S3's order of an item's versions matches
+ * change order and the current version is always the newest state.
+ */
 async function writeBackfill(
   s3: S3Client,
   loc: BackupLocation,

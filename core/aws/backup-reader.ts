@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import type { ChangeMeta } from '../change-record';
+import { type Deadline, NO_DEADLINE } from '../job-model';
 import { type Log, silentLog } from '../log';
 import { type BackupLocation, itemsRoot } from '../object-key';
 import type { PackEntry } from '../pack-format';
@@ -68,6 +69,8 @@ export interface ScanRequest {
    * otherwise items of a prefix are handled in parallel. Reads run ahead either way.
    */
   ordered?: boolean;
+  /** Checked before each prefix starts: once true, no new prefix starts (see ScanStats.stoppedAt). */
+  deadline?: Deadline;
 }
 
 export interface ScanStats {
@@ -75,6 +78,11 @@ export interface ScanStats {
   keys: number;
   /** Versions and delete markers listed. */
   versions: number;
+  /**
+   * The first prefix not started, when the deadline stopped the scan: every prefix before it
+   * was handled to its end, none from it on was touched, so a continuation starts there.
+   */
+  stoppedAt?: string;
 }
 
 // How the request budget is spread: prefixes listed at once, and reads running per prefix.
@@ -113,7 +121,7 @@ export class BackupReader {
   /** Every item of a partition as of T, handed to the visit its prefix's `visit` returns. */
   scan(req: ScanRequest, visit: (hh: string) => PrefixVisit<ScannedItem>): Promise<ScanStats> {
     const asOf = { atMs: req.atMs, clockSkewMs: this.clockSkewMs };
-    return this.walk(req.partition ?? WHOLE, req.ordered ?? false, (hh) => {
+    return this.walk(req.partition ?? WHOLE, req, (hh) => {
       const v = visit(hh);
       const cursor = req.pack && new PackCursor(this.s3, this.loc, req.pack, hh, this.log);
       return {
@@ -139,8 +147,12 @@ export class BackupReader {
   }
 
   /** Every object key of a partition with its versions (for jobs that are not "as of T"). */
-  eachKey(partition: Partition, visit: (hh: string) => PrefixVisit<KeyVersions>): Promise<ScanStats> {
-    return this.walk(partition, false, (hh) => {
+  eachKey(
+    partition: Partition,
+    visit: (hh: string) => PrefixVisit<KeyVersions>,
+    deadline?: Deadline,
+  ): Promise<ScanStats> {
+    return this.walk(partition, deadline ? { deadline } : {}, (hh) => {
       const v = visit(hh);
       return {
         prepare: async () => undefined,
@@ -190,7 +202,7 @@ export class BackupReader {
    */
   private async walk<P, R>(
     partition: Partition,
-    ordered: boolean,
+    { ordered = false, deadline = NO_DEADLINE }: { ordered?: boolean; deadline?: Deadline },
     open: (hh: string) => Walker<P, R>,
   ): Promise<ScanStats> {
     const stats: ScanStats = { keys: 0, versions: 0 };
@@ -200,6 +212,10 @@ export class BackupReader {
     const ahead = Math.max(2, Math.ceil((2 * this.concurrency) / parallel));
     const pool = new TaskPool(parallel);
     for (const hh of prefixes) {
+      if (deadline()) {
+        stats.stoppedAt = hh;
+        break;
+      }
       await pool.submit(async () => {
         const w = open(hh);
         const run = ordered

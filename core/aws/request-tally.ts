@@ -62,3 +62,19 @@ export const requestSummary = (tally: RequestTally): RequestSummary => ({
   dynamodbRequests: tally.total('dynamodb'),
   requests: { s3: tally.byOperation('s3'), dynamodb: tally.byOperation('dynamodb') },
 });
+
+/** Adds one summary's requests to another's (a job's tasks, merged by its finish step). */
+export function addRequests(into: RequestSummary, from: RequestSummary): void {
+  into.s3Requests += from.s3Requests;
+  into.dynamodbRequests += from.dynamodbRequests;
+  for (const service of ['s3', 'dynamodb'] as const) {
+    const ops = into.requests[service];
+    for (const [op, n] of Object.entries(from.requests[service])) ops[op] = (ops[op] ?? 0) + n;
+  }
+}
+
+export const noRequests = (): RequestSummary => ({
+  s3Requests: 0,
+  dynamodbRequests: 0,
+  requests: { s3: {}, dynamodb: {} },
+});

@@ -2,6 +2,7 @@ import { type DynamoDBClient, GetItemCommand, type WriteRequest } from '@aws-sdk
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type SdkItem, sdkItemToWire, type WireItem, wireItemToSdk } from '../ddb-json';
 import { InputError } from '../errors';
+import type { Deadline } from '../job-model';
 import type { Log } from '../log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
 import { type Partition, WHOLE } from '../partition';
@@ -16,7 +17,7 @@ import { gapWarnings } from './gap-store';
 import type { ItemAsOf } from './items-as-of';
 import { requireManifest } from './manifest-store';
 import { counted, type RequestSummary, requestSummary } from './request-tally';
-import { imageHash, type TargetEntry, TargetSnapshot } from './target-snapshot';
+import { imageHash, type TargetEntry, TargetSnapshot, type TargetView } from './target-snapshot';
 import { prepareTarget } from './target-table';
 
 export type RestoreMode = 'upsert' | 'rewind';
@@ -43,6 +44,10 @@ export interface RestoreRequest {
   clockSkewMs?: number;
   /** Read bodies from the table's best pack when it holds the chosen version. @default true */
   usePack?: boolean;
+  /** The target was created empty by this job's plan: never read, never created again. */
+  targetEmpty?: boolean;
+  /** The target as already read (a distributed job's spill); otherwise this restore scans it. */
+  targetView?: TargetView;
 }
 
 export interface RestoreSummary extends RequestSummary {
@@ -62,6 +67,8 @@ export interface RestoreSummary extends RequestSummary {
   warnings: string[];
   /** A few object keys of each planned action (dry runs), so the plan can be checked by eye. */
   samples?: { put: string[]; delete: string[] };
+  /** Set when the deadline stopped the restore: the first hash prefix it did not restore. */
+  resumeFrom?: string;
 }
 
 export interface RestoreDeps {
@@ -71,6 +78,8 @@ export interface RestoreDeps {
   /** Called as items are decided, for progress display. */
   onProgress?: (summary: Readonly<RestoreSummary>) => void;
   now?: () => number;
+  /** Once true, no new hash prefix starts (see RestoreSummary.resumeFrom). */
+  deadline?: Deadline;
 }
 
 /** Checks what must hold before a restore touches anything, and returns the backup's manifest. */
@@ -119,7 +128,7 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
   // The target's requests are counted with the reader's.
   const dynamodb = counted(deps.dynamodb, reader.tally);
   const created =
-    req.dryRun && req.createTable
+    req.targetEmpty || (req.dryRun && req.createTable)
       ? true
       : await prepareTarget(dynamodb, manifest, req.targetTable, Boolean(req.createTable));
   const writer = new BatchWriter(dynamodb, {
@@ -130,14 +139,15 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
   const target: Target = { dynamodb, created, apply: applier(deps, req, summary, writer) };
   summary.versionsScanned = req.keys
     ? await restoreKeys(reader, target, req, req.keys)
-    : await restorePartition(reader, target, req, manifest, summary);
+    : await restorePartition(reader, { ...target, deadline: deps.deadline }, req, manifest, summary);
   await writer.flush();
   Object.assign(summary, requestSummary(reader.tally), { durationMs: Date.now() - started });
   deps.log.info('restore finished', { ...summary, samples: undefined });
   return summary;
 }
 
-const emptySummary = (req: RestoreRequest): RestoreSummary => ({
+/** A summary with nothing counted yet (a restore's start, or a job's merge of its partitions). */
+export const emptySummary = (req: RestoreRequest): RestoreSummary => ({
   atMs: req.atMs,
   targetTable: req.targetTable,
   mode: req.mode,
@@ -163,6 +173,7 @@ interface Target {
   /** Created by this restore: known empty, never read. */
   created: boolean;
   apply: Apply;
+  deadline?: Deadline | undefined;
 }
 
 /** The per-item rule: what the target must become for this item, counted in the summary. */
@@ -226,16 +237,23 @@ async function restorePartition(
   const partition = req.partition ?? WHOLE;
   const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
   if (pack) summary.pack = pack.id;
-  const snapshot = target.created
+  const snapshot: TargetView | undefined = target.created
     ? undefined
-    : await TargetSnapshot.take(target.dynamodb, {
+    : (req.targetView ??
+      (await TargetSnapshot.take(target.dynamodb, {
         table: req.targetTable,
         keyNames: keyNames(manifest),
         source: req.source,
         partition,
-      });
+      })));
   try {
-    const stats = await reader.scan({ atMs: req.atMs, partition, ...(pack ? { pack } : {}) }, (hh) => {
+    const scan = {
+      atMs: req.atMs,
+      partition,
+      ...(pack ? { pack } : {}),
+      ...(target.deadline ? { deadline: target.deadline } : {}),
+    };
+    const stats = await reader.scan(scan, (hh) => {
       const loaded = snapshot?.load(hh);
       loaded?.catch(() => {}); // awaited by the first item, or by end
       const current = async () => (await loaded) ?? new Map<string, TargetEntry>();
@@ -253,6 +271,7 @@ async function restorePartition(
         },
       };
     });
+    if (stats.stoppedAt) summary.resumeFrom = stats.stoppedAt;
     return stats.versions;
   } finally {
     await snapshot?.dispose();

@@ -20,6 +20,13 @@ export interface TargetEntry {
 export const imageHash = (image: WireItem): string =>
   createHash('sha256').update(canonicalItemJson(image)).digest('base64url');
 
+/** The target's items of one hash prefix at a time, however they were read. */
+export interface TargetView {
+  /** The target items of one hash prefix, by object key. */
+  load(hashPrefix: string): Promise<Map<string, TargetEntry>>;
+  dispose(): Promise<void>;
+}
+
 /**
  * The target table's items, spilled to one file per hash prefix, so a restore can compare and
  * find extra items one prefix at a time without holding the whole table in memory.
@@ -34,7 +41,7 @@ export interface SnapshotRequest {
   segments?: number;
 }
 
-export class TargetSnapshot {
+export class TargetSnapshot implements TargetView {
   private constructor(private readonly dir: string) {}
 
   static async take(

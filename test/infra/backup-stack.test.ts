@@ -26,7 +26,9 @@ describe('the app stack', () => {
     template.resourceCountIs('AWS::S3::Bucket', 1);
     // Per table: the stream's mapping and the on-failure queue's.
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    // Per table: restore, pack, export, verify and backfill.
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 10);
+    template.resourceCountIs('Custom::DdbRewindStartExecution', 2);
     template.resourceCountIs('Custom::DdbRewindStream', 2);
     const bucket = { Ref: logicalId(stack.backupBucket.bucket) };
     for (const table of ['orders', 'users']) {
@@ -39,7 +41,7 @@ describe('the app stack', () => {
 
   it('sends every alarm to the given topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(12);
+    expect(alarms).toHaveLength(14);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
     }

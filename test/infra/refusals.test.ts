@@ -86,10 +86,22 @@ describe('bucket options', () => {
     ['noncurrentVersionRetentionDays', { noncurrentVersionRetentionDays: 0 }],
     ['objectLock.days', { objectLock: { mode: 'GOVERNANCE' as const, days: 1.5 } }],
     ['writerConcurrency', { writerConcurrency: -1 }],
+    ['jobMaxConcurrency', { jobMaxConcurrency: 0 }],
+    ['restoreMaxConcurrency', { restoreMaxConcurrency: 2.5 }],
+    ['jobMemorySize', { jobMemorySize: -128 }],
+    ['backfillSegments', { backfillSegments: 0 }],
   ])('refuses a %s that is not a positive whole number', (name, props) => {
     expect(build({ table: 'orders', ...props })).toThrow(
       `Expected \`${name}\` to be a positive whole number`,
     );
+  });
+
+  it('refuses a backfillMaxRcu that is not a positive number, before building anything', () => {
+    const stack = testStack({ fast: true });
+    expect(() => new TableBackup(stack, 'Backup', { table: 'orders', backfillMaxRcu: 0 })).toThrow(
+      'Expected `backfillMaxRcu` to be a positive number, got 0',
+    );
+    expect(stack.node.tryFindChild('DdbRewindStreamEnabler')).toBeUndefined();
   });
 
   it('refuses options for a created bucket alongside an existing one (they would be ignored)', () => {

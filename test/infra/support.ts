@@ -91,13 +91,49 @@ export function masked(template: Template): unknown {
   return JSON.parse(JSON.stringify(template.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>'));
 }
 
-/** The state machine definition as JSON, with CloudFormation references replaced by placeholders. */
-export function definitionOf(template: Template): Record<string, unknown> {
-  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-  const body = (machines[0] as { Properties: { DefinitionString: unknown } }).Properties.DefinitionString;
+/** A state of an Amazon States Language definition, as the tests read it. */
+export interface AslState {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  [field: string]: unknown;
+}
+export interface AslDefinition {
+  StartAt: string;
+  QueryLanguage?: string;
+  Comment?: string;
+  States: Record<string, AslState>;
+}
+
+// What CloudFormation would put in place of each reference, so a definition reads as deployed.
+const PSEUDO: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'eu-west-1',
+  'AWS::AccountId': '123456789012',
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+function placeholder(node: unknown): string {
+  const ref = (node as { Ref?: string }).Ref;
+  if (ref !== undefined) return PSEUDO[ref] ?? `ref-${ref}`;
+  const getAtt = (node as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  // Every attribute a definition names is a Lambda function's ARN.
+  if (getAtt?.[1] === 'Arn') return `arn:aws:lambda:eu-west-1:123456789012:function:${getAtt[0]}`;
+  throw new Error(`Unexpected reference in a state machine definition: ${JSON.stringify(node)}`);
+}
+
+/**
+ * The definition of a state machine of the template (the first one, or `machine`'s), as JSON:
+ * the Fn::Join of its DefinitionString joined with each reference replaced by what it would
+ * resolve to (`ref-<logical id>` for a resource's Ref, a Lambda ARN for a GetAtt Arn).
+ */
+export function definitionOf(template: Template, machine?: IConstruct): AslDefinition {
+  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+  const resource = machine ? machines[logicalId(machine)] : Object.values(machines)[0];
+  const body = (resource as { Properties: { DefinitionString: unknown } }).Properties.DefinitionString;
+  if (typeof body === 'string') return JSON.parse(body) as AslDefinition;
   const parts = (body as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-  const text = parts.map((p) => (typeof p === 'string' ? p : '<ref>')).join('');
-  return JSON.parse(text) as Record<string, unknown>;
+  const text = parts.map((p) => (typeof p === 'string' ? p : placeholder(p))).join('');
+  return JSON.parse(text) as AslDefinition;
 }
 
 /**

@@ -7,7 +7,17 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { BackupBucket } from '../../infra/backup-bucket';
 import { TableBackup } from '../../infra/table-backup';
-import { getAtt, logicalId, nagErrors, objectsArn, roleStatements, tableArn, testStack } from './support';
+import {
+  definitionOf,
+  getAtt,
+  logicalId,
+  nagErrors,
+  nagViolations,
+  objectsArn,
+  roleStatements,
+  tableArn,
+  testStack,
+} from './support';
 
 // Non-default settings, each a property of the template. Bundling is skipped (placeholder code):
 // the default stack in table-backup.test.ts bundles for real.
@@ -47,7 +57,7 @@ describe('a hardened bucket: KMS key created, lifecycle, Object Lock, access log
     });
   });
 
-  it('lets the writer encrypt and read, the failure recorder only encrypt, and the restore only read, through S3 only', () => {
+  it('lets the writer and every job encrypt and read, the failure recorder only encrypt, through S3 only', () => {
     const viaS3 = {
       StringEquals: {
         'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
@@ -67,19 +77,22 @@ describe('a hardened bucket: KMS key created, lifecycle, Object Lock, access log
       Resource: getAtt(key),
       Condition: viaS3,
     });
-    expect(roleStatements(template, backup.restoreFunction.role!)).toContainEqual({
-      Sid: 'UseBucketKey',
-      Effect: 'Allow',
-      Action: 'kms:Decrypt',
-      Resource: getAtt(key),
-      Condition: viaS3,
-    });
+    // Every job writes its scratch (results, spills, checkpoints) under _jobs/.
+    for (const fn of Object.values(backup.jobFunctions)) {
+      expect(roleStatements(template, fn.role!)).toContainEqual({
+        Sid: 'UseBucketKey',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: getAtt(key),
+        Condition: viaS3,
+      });
+    }
   });
 
   it('expires noncurrent versions after the retention, moving them to a readable colder class first', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
-        Rules: [
+        Rules: Match.arrayWith([
           {
             Id: 'noncurrent-versions',
             Status: 'Enabled',
@@ -87,7 +100,7 @@ describe('a hardened bucket: KMS key created, lifecycle, Object Lock, access log
             NoncurrentVersionTransitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
             ExpiredObjectDeleteMarker: true,
           },
-        ],
+        ]),
       },
     });
   });
@@ -235,16 +248,16 @@ describe('an existing bucket, a prefix, writer and restore tuning, an alarm topi
     );
     expect(write?.Resource).toEqual([tableArn('orders-copy'), tableArn('orders-dr-*')]);
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 3008, Timeout: 900 });
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      DefinitionString: {
-        'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('"MaxConcurrency":20')])],
-      },
-    });
+    const definition = definitionOf(template, backup.stateMachine);
+    expect(definition.States.Partitions?.MaxConcurrency).toBe(20);
+    expect(definition.States.Prepare?.MaxConcurrency).toBe(20);
+    // The other jobs keep their own defaults.
+    expect(definitionOf(template, backup.workflows.pack).States.Partitions?.MaxConcurrency).toBe(8);
   });
 
   it('notifies the topic on ALARM and OK, with the given thresholds', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: logicalId(topic) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: logicalId(topic) }]);
@@ -341,7 +354,9 @@ describe('two tables in one stack', () => {
     template.resourceCountIs('Custom::DdbRewindStream', 2);
     // Per table: the stream's mapping and the on-failure queue's.
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 10);
+    // One deploy-time backfill each, through one provider function.
+    template.resourceCountIs('Custom::DdbRewindStartExecution', 2);
     const providers = template.findResources('AWS::Lambda::Function', {
       Properties: { Handler: 'framework.onEvent' },
     });
@@ -372,22 +387,42 @@ describe('a pack schedule', () => {
   });
   const template = Template.fromStack(stack);
 
-  it('sends the restore function a pack event for this table every day', () => {
+  it('starts the pack state machine every day with an empty request, undeliverable events to a queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 day)',
       Targets: [
-        Match.objectLike({
-          Arn: getAtt(backup.restoreFunction),
+        {
+          Id: Match.anyValue(),
+          Arn: { Ref: logicalId(backup.workflows.pack) },
+          RoleArn: Match.anyValue(),
+          // The workflow adds its own table, bucket and prefix.
+          Input: '{}',
           RetryPolicy: { MaximumRetryAttempts: 2 },
-        }),
+          DeadLetterConfig: { Arn: getAtt(backup.packScheduleDeadLetterQueue!) },
+        },
       ],
     });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('lets the rule start only the pack state machine', () => {
     const rule = Object.values(template.findResources('AWS::Events::Rule'))[0] as {
-      Properties: { Targets: Array<{ Input: unknown }> };
+      Properties: { Targets: Array<{ RoleArn: { 'Fn::GetAtt': [string, string] } }> };
     };
-    const input = JSON.stringify(stack.resolve(rule.Properties.Targets[0]?.Input));
-    expect(input).toContain('\\"action\\":\\"pack\\"');
-    expect(input).toContain('\\"table\\":\\"orders\\"');
+    const roleId = rule.Properties.Targets[0]?.RoleArn['Fn::GetAtt'][0];
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: roleId }] },
+    });
+    expect(Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: { Ref: logicalId(backup.workflows.pack) },
+      },
+    ]);
   });
 
   it('expires packs after 30 days, and their noncurrent copies a day later', () => {
@@ -405,19 +440,17 @@ describe('a pack schedule', () => {
     });
   });
 
-  it('lets the restore function write packs, and only packs, encrypted with the bucket key', () => {
+  it('leaves the restore function without pack writes (the pack function has them)', () => {
     const statements = roleStatements(template, backup.restoreFunction.role!);
-    expect(statements).toContainEqual({
+    expect(statements.find((s) => s.Sid === 'WritePacks')).toBeUndefined();
+    expect(roleStatements(template, backup.jobFunctions.pack.role!)).toContainEqual({
       Sid: 'WritePacks',
       Effect: 'Allow',
       Action: 's3:PutObject',
       Resource: objectsArn(backup.bucket, '/orders/_packs/*'),
     });
-    expect(statements.find((s) => s.Sid === 'UseBucketKey')?.Action).toEqual([
-      'kms:Decrypt',
-      'kms:GenerateDataKey',
-    ]);
     expect(nagErrors(backup)).toEqual([]);
+    expect(nagViolations(stack)).toEqual([]);
   });
 });
 
@@ -426,10 +459,9 @@ describe('no pack schedule (the default)', () => {
   const backup = new TableBackup(stack, 'Orders', { table: 'orders' });
   const template = Template.fromStack(stack);
 
-  it('has no rule, and the restore function cannot write to the bucket', () => {
+  it('has no rule, no pack lifecycle, and no queue for it', () => {
     template.resourceCountIs('AWS::Events::Rule', 0);
     expect(JSON.stringify(template.findResources('AWS::S3::Bucket'))).not.toContain('_packs');
-    const actions = roleStatements(template, backup.restoreFunction.role!).flatMap((s) => s.Action);
-    expect(actions).not.toContain('s3:PutObject');
+    expect(backup.packScheduleDeadLetterQueue).toBeUndefined();
   });
 });

@@ -52,9 +52,10 @@ describe('backup bucket defaults', () => {
     });
   });
 
-  it('keeps every version forever, without Object Lock or access logs unless asked', () => {
+  it('keeps every version forever (its only rules are on _jobs/), without Object Lock or access logs unless asked', () => {
     const props = template.findResources('AWS::S3::Bucket')[logicalId(bucket)]?.Properties;
-    expect(props).not.toHaveProperty('LifecycleConfiguration');
+    const rules = props?.LifecycleConfiguration.Rules as Array<{ Prefix?: string }>;
+    expect(rules.map((r) => r.Prefix)).toEqual(['orders/_jobs/', 'orders/_jobs/']);
     expect(props).not.toHaveProperty('ObjectLockEnabled');
     expect(props).not.toHaveProperty('ObjectLockConfiguration');
     expect(props).not.toHaveProperty('LoggingConfiguration');
@@ -294,8 +295,8 @@ describe('stream of an existing table', () => {
   });
 });
 
-describe('restore', () => {
-  it('runs Node.js 22 on arm64 for up to 15 minutes with the bucket in its environment', () => {
+describe('restore (job-workflows.test.ts covers all five jobs)', () => {
+  it('runs functions/jobs/handler.ts on Node.js 22 arm64 for up to 15 minutes, restore jobs only', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -305,15 +306,22 @@ describe('restore', () => {
         Variables: {
           BACKUP_BUCKET: { Ref: logicalId(bucket) },
           BACKUP_PREFIX: '',
+          DDB_REWIND_JOBS: 'restore',
           POWERTOOLS_SERVICE_NAME: 'ddb-rewind-restore',
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
       Role: getAtt(restoreRole),
     });
+    // Every job function is the same bundle, told apart by DDB_REWIND_JOBS.
+    const jobCode = (fn: (typeof backup.jobFunctions)['restore']) =>
+      JSON.stringify(template.findResources('AWS::Lambda::Function')[logicalId(fn)]?.Properties.Code);
+    for (const kind of ['pack', 'export', 'verify', 'backfill'] as const) {
+      expect(jobCode(backup.jobFunctions[kind])).toBe(jobCode(backup.restoreFunction));
+    }
   });
 
-  it('may list and read only its table folder, write only <source>-restore-* tables, never the source', () => {
+  it('may list and read only its table folder, write S3 only under _jobs/, write only <source>-restore-* tables, never the source', () => {
     const statements = roleStatements(template, restoreRole);
     expect(statements).toEqual([
       {
@@ -341,6 +349,12 @@ describe('restore', () => {
         Resource: getAtt(bucket),
       },
       {
+        Sid: 'JobScratch',
+        Effect: 'Allow',
+        Action: ['s3:DeleteObject', 's3:PutObject'],
+        Resource: objectsArn(bucket, '/orders/_jobs/*'),
+      },
+      {
         Sid: 'WriteTargetTables',
         Effect: 'Allow',
         Action: RESTORE_ACTIONS,
@@ -350,49 +364,20 @@ describe('restore', () => {
     ]);
   });
 
-  it('is a state machine: Plan, then a Distributed Map over the partitions, retrying throttles', () => {
-    const definition = definitionOf(template) as {
-      StartAt: string;
-      QueryLanguage: string;
-      States: Record<string, Record<string, unknown>>;
-    };
+  it('is a state machine: Plan, Prepare and Partitions maps, Finish, on the restore function for this table', () => {
+    const definition = definitionOf(template, backup.stateMachine);
     expect(definition.StartAt).toBe('Plan');
     expect(definition.QueryLanguage).toBe('JSONata');
-    const plan = definition.States.Plan as { Next: string; Arguments: { Payload: string }; Output: string };
-    expect(plan.Next).toBe('RestorePartitions');
-    expect(plan.Arguments.Payload).toBe(
-      '{% $merge([$states.input, {"action":"plan","table":"orders","bucket":"<ref>","prefix":""}]) %}',
-    );
-    expect(plan.Output).toBe('{% $states.result.Payload %}');
-    const map = definition.States.RestorePartitions as {
-      Type: string;
-      Items: string;
-      MaxConcurrency: number;
-      Output: string;
-      ItemProcessor: {
-        ProcessorConfig: unknown;
-        States: Record<string, { Retry: Array<{ ErrorEquals: string[] }> }>;
-      };
-    };
-    expect(map).toMatchObject({
-      Type: 'Map',
-      Items: '{% $states.input.partitions %}',
-      MaxConcurrency: 8,
-      Output: '{% {"at": $states.input.at, "results": $states.result} %}',
-      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    expect(definition.States.Plan?.Next).toBe('Prepare');
+    expect(definition.States.Plan?.Arguments).toMatchObject({
+      Payload: `{% $merge([$states.input, {"job":"restore","step":"plan","table":"orders","bucket":"ref-${logicalId(bucket)}","prefix":""}]) %}`,
     });
-    const retried = map.ItemProcessor.States.RestorePartition?.Retry.flatMap((r) => r.ErrorEquals);
-    expect(retried).toEqual(
-      expect.arrayContaining([
-        'Lambda.ServiceException',
-        'Lambda.AWSLambdaException',
-        'Lambda.SdkClientException',
-        'Lambda.TooManyRequestsException',
-      ]),
-    );
+    expect(definition.States.Partitions).toMatchObject({ Type: 'Map', MaxConcurrency: 8, Next: 'Finish' });
+    expect(backup.stateMachine).toBe(backup.workflows.restore);
   });
 
   it('logs every state machine event without execution data, with X-Ray tracing', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
       TracingConfiguration: { Enabled: true },
@@ -418,8 +403,8 @@ describe('restore', () => {
 describe('alarms', () => {
   const common = { EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanThreshold', Period: 300 };
 
-  it('has exactly six, without actions when no topic is given', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+  it('has exactly seven, without actions when no topic is given', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties).not.toHaveProperty('AlarmActions');
     }
@@ -460,6 +445,7 @@ describe('alarms', () => {
   it.each([
     ['LostBatches', 'failure-recorder'],
     ['RecordsParked', 'writer'],
+    ['VerifyDrift', 'verify'],
   ])('fires on a single %s of the table, and not on missing data', (metric, service) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
@@ -499,6 +485,7 @@ describe('alarms', () => {
     expect(backup.backupLagAlarm.node.path).toBe('Test/Orders/Alarms/BackupLag');
     expect(backup.lostBatchesAlarm.node.path).toBe('Test/Orders/Alarms/LostBatches');
     expect(backup.recordsParkedAlarm.node.path).toBe('Test/Orders/Alarms/RecordsParked');
+    expect(backup.verifyDriftAlarm.node.path).toBe('Test/Orders/Alarms/VerifyDrift');
   });
 });
 

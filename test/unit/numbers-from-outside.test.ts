@@ -1,4 +1,4 @@
-import { checkRestoreEvent, type RestoreEvent } from '../../core/restore-event';
+import { parseRestoreEvent, type RestoreEvent } from '../../core/restore-event';
 import { TaskPool } from '../../core/task-pool';
 
 // Every number that enters from outside (env, CLI, events) is checked where it enters, with the
@@ -41,7 +41,6 @@ describe('numbers from the environment', () => {
 
 describe('numbers in the restore event', () => {
   const base: RestoreEvent = {
-    action: 'restore',
     table: 'orders',
     bucket: 'backups',
     targetTable: 'orders-copy',
@@ -64,15 +63,13 @@ describe('numbers in the restore event', () => {
       '"partitions" in the restore event` to be a whole number from 1 to 256, got `1000`',
     ],
   ])('a bad %s is refused before anything runs', (_name, extra, message) => {
-    expect(() => checkRestoreEvent({ ...base, ...extra })).toThrow(message);
+    expect(() => parseRestoreEvent({ ...base, ...extra })).toThrow(message);
   });
 
   it('gives the checked numbers back', () => {
-    expect(checkRestoreEvent({ ...base, concurrency: 8, maxWcu: 100 })).toMatchObject({
-      concurrency: 8,
-      maxWcu: 100,
-      partitions: undefined,
-    });
+    const parsed = parseRestoreEvent({ ...base, concurrency: 8, maxWcu: 100 });
+    expect(parsed).toMatchObject({ concurrency: 8, maxWcu: 100, atMs: Date.parse('2026-03-01T09:00:00Z') });
+    expect(parsed.partitions).toBeUndefined();
   });
 });
 

@@ -1,0 +1,351 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { InputError } from '../../errors';
+import { eventBoolean, eventFields, eventLocation, eventString, eventWhole } from '../../event-fields';
+import {
+  type DataFileEntry,
+  dataFileKey,
+  type ExportDestination,
+  exportDestination,
+  exportRoot,
+  type FolderDestination,
+  isFolder,
+  manifestFilesText,
+  manifestSummary,
+  md5Base64,
+  newExportId,
+} from '../../export-manifest';
+import {
+  continueTask,
+  type JobPlan,
+  type JobRef,
+  type JobTask,
+  newJobId,
+  type TaskOutcome,
+  taskId,
+} from '../../job-model';
+import { assertCovered, coveredRange, splitRange } from '../../job-parts';
+import { type Partition, WHOLE } from '../../partition';
+import { parseInstant } from '../../time-arg';
+import { BackupReader, type ScanRequest } from '../backup-reader';
+import type { ExportRequest, ExportSummary } from '../export-as-of';
+import { folderTarget, type GzipSink, openGzipSink, putWhole, singleTarget } from '../export-files';
+import { gapWarnings } from '../gap-store';
+import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
+import { addRequests, counted, type RequestSummary, RequestTally, requestSummary } from '../request-tally';
+import { checkRestore } from '../restore';
+import type { JobContext, JobDefinition } from '../run-job';
+
+/** The run's plan.json: the request and where its output goes. */
+interface ExportParams {
+  request: Omit<ExportRequest, 'partitions'>;
+  dest: ExportDestination;
+  /** A folder export's id (DynamoDB's shape). */
+  exportId?: string;
+  warnings: string[];
+  startedMs: number;
+}
+
+interface ExportTask {
+  partition: Partition;
+}
+
+/** A task run's stored result: its data files (folder form), counts, coverage and requests. */
+interface ExportTaskResult extends RequestSummary {
+  covered?: Partition;
+  items: number;
+  versionsScanned: number;
+  files: DataFileEntry[];
+}
+
+/** What a partition wrote. */
+interface Written {
+  items: number;
+  versions: number;
+  files: DataFileEntry[];
+  stoppedAt?: string | undefined;
+}
+
+/**
+ * Checks as a restore does (coverage, retention horizon, not in the future), then opens the
+ * output: a folder export gets its id and `_started`, as DynamoDB's does; one file only its
+ * directory. Nothing is written when a check fails.
+ */
+async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<ExportParams, ExportTask>> {
+  const startedMs = Date.now();
+  await checkRestore(ctx, {
+    source: req.source,
+    atMs: req.atMs,
+    targetTable: `${req.source.table}-export`,
+    mode: 'upsert',
+  });
+  const dest = exportDestination(req.out);
+  const count = req.partitions ?? 1;
+  if (!isFolder(dest) && count > 1) {
+    throw new InputError(
+      `Expected \`--out\` to be a folder (ending in /) with \`--partitions\` ${count}: one file is written by one task`,
+    );
+  }
+  const ranges = splitRange(req.partition ?? WHOLE, count);
+  const warnings = await gapWarnings(ctx.s3, req.source, req.atMs);
+  const ref: JobRef = { job: 'export', jobId: newJobId('export', startedMs), ...req.source };
+  const exportId = isFolder(dest) ? newExportId(startedMs) : undefined;
+  await openOutput(ctx.s3, dest, exportId);
+  const { partitions: _count, ...request } = req;
+  const params: ExportParams = { request, dest, ...(exportId ? { exportId } : {}), warnings, startedMs };
+  await putJobJson(ctx.s3, ref, 'plan.json', params);
+  return {
+    ...ref,
+    step: 'finish',
+    params,
+    prepare: [],
+    partitions: ranges.map((partition, i) => ({
+      ...ref,
+      step: 'partition',
+      id: taskId('p', i),
+      part: 0,
+      params: { partition },
+    })),
+  };
+}
+
+async function openOutput(
+  s3: S3Client,
+  dest: ExportDestination,
+  exportId: string | undefined,
+): Promise<void> {
+  if (dest.kind === 'file') await mkdir(dirname(dest.path), { recursive: true });
+  if (!isFolder(dest) || !exportId) return;
+  if (dest.kind === 'dir')
+    await mkdir(join(dest.path, exportRoot(dest, exportId), 'data'), { recursive: true });
+  await putWhole(s3, folderTarget(dest, `${exportRoot(dest, exportId)}_started`), '');
+}
+
+const paramsOf = (ctx: JobContext, ref: JobRef) => readPlanParams<ExportParams>(ctx.s3, ref);
+
+/**
+ * Writes the items of the task's range: one data file per hash prefix (folder form; the same
+ * file names when run again, and a deadline continuation carries on at the next prefix), or
+ * the one file (no deadline: a stream cannot be continued by another task).
+ */
+async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<TaskOutcome<ExportTask>> {
+  const params = await paramsOf(ctx, task);
+  const req = params.request;
+  const reader = new BackupReader(ctx.s3, req.source, {
+    ...(req.concurrency ? { concurrency: req.concurrency } : {}),
+    ...(req.clockSkewMs !== undefined ? { clockSkewMs: req.clockSkewMs } : {}),
+    log: ctx.log,
+  });
+  const s3 = counted(ctx.s3, reader.tally);
+  const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
+  const range = task.params.partition;
+  const scan: ScanRequest = { atMs: req.atMs, partition: range, ...(pack ? { pack } : {}) };
+  const written =
+    isFolder(params.dest) && params.exportId
+      ? await writeDataFiles(s3, reader, {
+          // In listing order: a task run again writes each file with the same bytes.
+          scan: { ...scan, ordered: true, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) },
+          dest: params.dest,
+          exportId: params.exportId,
+        })
+      : await writeOneFile(s3, reader, scan, params.dest);
+  const covered = coveredRange(range, written.stoppedAt);
+  const result: ExportTaskResult = {
+    items: written.items,
+    versionsScanned: written.versions,
+    files: written.files,
+    ...requestSummary(reader.tally),
+    ...(covered ? { covered } : {}),
+  };
+  await saveTaskResult(ctx.s3, task, result);
+  return written.stoppedAt
+    ? continueTask(task, { partition: { from: written.stoppedAt, to: range.to } })
+    : { done: true, id: task.id };
+}
+
+/** One gzipped data file per hash prefix that has items, `{"Item":...}` per line. */
+async function writeDataFiles(
+  s3: S3Client,
+  reader: BackupReader,
+  out: { scan: ScanRequest; dest: FolderDestination; exportId: string },
+): Promise<Written> {
+  const written: Written = { items: 0, versions: 0, files: [] };
+  const open = new Set<GzipSink>();
+  if (out.dest.kind === 'dir')
+    await mkdir(join(out.dest.path, exportRoot(out.dest, out.exportId), 'data'), { recursive: true });
+  try {
+    const stats = await reader.scan(out.scan, (hh) => {
+      const key = dataFileKey(out.dest, out.exportId, hh);
+      let sink: GzipSink | undefined;
+      let itemCount = 0;
+      return {
+        item: async (item) => {
+          if (!item.image) return;
+          if (!sink) {
+            sink = openGzipSink(s3, folderTarget(out.dest, key));
+            open.add(sink);
+          }
+          itemCount++;
+          written.items++;
+          await sink.write(`${JSON.stringify({ Item: item.image })}\n`);
+        },
+        end: async () => {
+          if (!sink) return;
+          const file = await sink.close();
+          open.delete(sink);
+          written.files.push({ itemCount, md5Checksum: file.md5Base64, etag: file.etag, dataFileS3Key: key });
+        },
+      };
+    });
+    return { ...written, versions: stats.versions, stoppedAt: stats.stoppedAt };
+  } catch (err) {
+    await Promise.all([...open].map((sink) => sink.abort()));
+    throw err;
+  }
+}
+
+/** The single-file form: every item of the range into one gzip stream. */
+async function writeOneFile(
+  s3: S3Client,
+  reader: BackupReader,
+  scan: ScanRequest,
+  dest: ExportDestination,
+): Promise<Written> {
+  if (isFolder(dest)) throw new InputError('A folder export needs its export id from the plan');
+  if (dest.kind === 'file') await mkdir(dirname(dest.path), { recursive: true });
+  const sink = openGzipSink(s3, singleTarget(dest));
+  let items = 0;
+  try {
+    const stats = await reader.scan(scan, () => ({
+      item: async (item) => {
+        if (!item.image) return;
+        items++;
+        await sink.write(`${JSON.stringify({ Item: item.image })}\n`);
+      },
+    }));
+    await sink.close();
+    return { items, versions: stats.versions, files: [] };
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
+}
+
+/**
+ * Merges the tasks' results; a folder export's manifests are written now and last, so an
+ * export whose finish never ran has no manifest-summary.json and is never taken for finished.
+ */
+async function finish(ctx: JobContext, p: JobPlan<ExportParams, ExportTask>): Promise<ExportSummary> {
+  const params = await paramsOf(ctx, p);
+  const results = await readTaskResults<ExportTaskResult>(ctx.s3, p, 'partition');
+  assertCovered(
+    p,
+    p.partitions.map((t) => t.params.partition),
+    results.map((r) => r.covered),
+  );
+  const items = results.reduce((n, r) => n + r.items, 0);
+  const files = results.flatMap((r) => r.files);
+  const tally = new RequestTally();
+  const folder = isFolder(params.dest) && params.exportId ? params.dest : undefined;
+  const manifest =
+    folder && params.exportId
+      ? await writeManifests(counted(ctx.s3, tally), params, {
+          dest: folder,
+          exportId: params.exportId,
+          files,
+          items,
+        })
+      : undefined;
+  await clearJob(ctx.s3, p);
+  const requests = requestSummary(tally);
+  for (const r of results) addRequests(requests, r);
+  const summary: ExportSummary = {
+    atMs: params.request.atMs,
+    out: params.request.out,
+    items,
+    versionsScanned: results.reduce((n, r) => n + r.versionsScanned, 0),
+    ...requests,
+    durationMs: Date.now() - params.startedMs,
+    warnings: params.warnings,
+    ...(manifest ? { exportId: params.exportId, files: files.length, manifest } : {}),
+    jobId: p.jobId,
+    partitions: p.partitions.length,
+  };
+  ctx.log.info('export finished', { ...summary, warnings: undefined });
+  return summary;
+}
+
+/** manifest-files (+ .md5), then the summary's .md5, then manifest-summary.json last. */
+async function writeManifests(
+  s3: S3Client,
+  params: ExportParams,
+  out: { dest: FolderDestination; exportId: string; files: DataFileEntry[]; items: number },
+): Promise<string> {
+  const root = exportRoot(out.dest, out.exportId);
+  const put = (name: string, body: string) => putWhole(s3, folderTarget(out.dest, `${root}${name}`), body);
+  const filesText = manifestFilesText(out.files);
+  const reported = await put('manifest-files.json', filesText);
+  await put('manifest-files.md5', md5Base64(filesText));
+  const summary = JSON.stringify(
+    manifestSummary({
+      source: params.request.source,
+      dest: out.dest,
+      exportId: out.exportId,
+      startMs: params.startedMs,
+      endMs: Date.now(),
+      atMs: params.request.atMs,
+      itemCount: out.items,
+      ...(reported.sse ? { sse: reported.sse } : {}),
+    }),
+  );
+  await put('manifest-summary.md5', md5Base64(summary));
+  await put('manifest-summary.json', summary);
+  const key = `${root}manifest-summary.json`;
+  return out.dest.kind === 's3-folder' ? `s3://${out.dest.bucket}/${key}` : join(out.dest.path, key);
+}
+
+/** The export job: data files per partition, the manifests by finish. */
+export const exportJob: JobDefinition<ExportRequest, ExportParams, ExportTask, ExportSummary> = {
+  plan,
+  partition,
+  finish,
+};
+
+/**
+ * The export workflow's plan event: `table`, `bucket`, `prefix`?, `at`? (ISO-8601 with a zone
+ * or epoch ms; default now), `out`? (an S3 folder `s3://bucket/prefix/`, inside `exportRoot`
+ * when the function has one; default `exportRoot`), `partitions`?, `concurrency`?, `usePack`?.
+ * A Lambda task writes DynamoDB's export layout only: one file cannot be continued by another task.
+ */
+export function parseExportEvent(
+  event: unknown,
+  options: { exportRoot?: string | undefined; nowMs?: number } = {
+    exportRoot: process.env.DDB_REWIND_EXPORT_ROOT,
+  },
+): ExportRequest {
+  const e = eventFields(event, 'export');
+  const source = eventLocation(e, 'export');
+  const out = eventString(e, 'out', 'export') ?? options.exportRoot;
+  if (!out) throw new InputError('Expected "out" in the export event: an S3 folder, s3://bucket/prefix/');
+  if (exportDestination(out).kind !== 's3-folder')
+    throw new InputError(`Expected "out" in the export event to be an S3 folder ending in /, got \`${out}\``);
+  if (options.exportRoot && !out.startsWith(options.exportRoot))
+    throw new InputError(
+      `Expected "out" in the export event to be inside ${options.exportRoot}, got \`${out}\``,
+    );
+  const at = e.at;
+  if (at !== undefined && typeof at !== 'string' && typeof at !== 'number')
+    throw new InputError(`Expected "at" in the export event to be a time, got ${JSON.stringify(at)}`);
+  const partitions = eventWhole(e, 'partitions', 'export', { min: 1, max: 256 });
+  const concurrency = eventWhole(e, 'concurrency', 'export', { min: 1, max: 1024 });
+  const usePack = eventBoolean(e, 'usePack', 'export');
+  return {
+    source,
+    atMs: at === undefined ? (options.nowMs ?? Date.now()) : parseInstant('at', String(at)),
+    out,
+    ...(partitions ? { partitions } : {}),
+    ...(concurrency ? { concurrency } : {}),
+    ...(usePack !== undefined ? { usePack } : {}),
+  };
+}

@@ -1,0 +1,201 @@
+import { InputError } from '../../errors';
+import {
+  continueTask,
+  type JobPlan,
+  type JobRef,
+  type JobTask,
+  newJobId,
+  type TaskOutcome,
+  taskId,
+} from '../../job-model';
+import { hashPrefixOf, type ItemKey, objectKeyFor } from '../../object-key';
+import { type Partition, splitPartitions } from '../../partition';
+import { keyNames } from '../../table-manifest';
+import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
+import { addRequests } from '../request-tally';
+import {
+  checkRestore,
+  emptySummary,
+  type RestoreDeps,
+  type RestoreRequest,
+  type RestoreSummary,
+  restore,
+} from '../restore';
+import type { JobContext, JobDefinition } from '../run-job';
+import { runSpillTask, SpillView, spilledItems, spillSegmentsFor } from '../target-spill';
+import { prepareTarget } from '../target-table';
+
+/** A restore as a job: the restore request, split into `partitions` tasks. */
+export interface RestoreJobRequest extends Omit<RestoreRequest, 'partition' | 'targetView' | 'targetEmpty'> {
+  /** Ranges of hash prefixes run as separate tasks. @default 1 */
+  partitions?: number;
+  /** Parallel-scan segments of the target's one read. @default one per 250,000 items, at least 4 */
+  spillSegments?: number;
+}
+
+/** What every task of the run reads from the run's plan.json (not copied into each task). */
+interface RestoreParams {
+  request: Omit<RestoreRequest, 'partition' | 'targetView' | 'keys'>;
+  /** Target scan segments, 0 when the target is not read (created by the plan, or `--keys`). */
+  spillSegments: number;
+  keyNames: string[];
+  startedMs: number;
+}
+
+type RestoreTask =
+  | { kind: 'spill'; segment: number }
+  | { kind: 'restore'; partition: Partition; keys?: ItemKey[] };
+
+export interface RestoreJobSummary extends RestoreSummary {
+  jobId: string;
+  partitions: number;
+  /** Items the target's one scan read (all partitions together); 0 when it was not read. */
+  targetItemsRead: number;
+}
+
+export type RestoreJobContext = JobContext & Pick<RestoreDeps, 'onProgress'>;
+
+async function plan(ctx: JobContext, req: RestoreJobRequest): Promise<JobPlan<RestoreParams, RestoreTask>> {
+  const manifest = await checkRestore(ctx, req);
+  // The target is created, or its key schema checked, before anything is written.
+  const created =
+    req.createTable && req.dryRun
+      ? false
+      : await prepareTarget(ctx.dynamodb, manifest, req.targetTable, Boolean(req.createTable));
+  const empty = created || Boolean(req.createTable && req.dryRun);
+  const { partitions: count = 1, spillSegments: askedSegments, keys, ...rest } = req;
+  const spillSegments =
+    empty || keys ? 0 : (askedSegments ?? (await spillSegmentsFor(ctx.dynamodb, req.targetTable, 4)));
+  const ref: JobRef = {
+    job: 'restore',
+    jobId: newJobId('restore', ctx.now?.() ?? Date.now()),
+    ...refOf(req),
+  };
+  const params: RestoreParams = {
+    request: { ...rest, createTable: false, ...(empty ? { targetEmpty: true } : {}) },
+    spillSegments,
+    keyNames: keyNames(manifest),
+    startedMs: Date.now(),
+  };
+  await putJobJson(ctx.s3, ref, 'plan.json', params);
+  const task = (step: JobTask['step'], id: string, p: RestoreTask): JobTask<RestoreTask> => ({
+    ...ref,
+    step,
+    id,
+    part: 0,
+    params: p,
+  });
+  const units = keys
+    ? keyUnits(req, count, keys)
+    : splitPartitions(count).map((partition) => ({ partition }));
+  return {
+    ...ref,
+    step: 'finish',
+    params,
+    prepare: Array.from({ length: spillSegments }, (_, segment) =>
+      task('prepare', taskId('s', segment), { kind: 'spill', segment }),
+    ),
+    partitions: units.map((u, i) => task('partition', taskId('p', i), { kind: 'restore', ...u })),
+  };
+}
+
+const refOf = (req: RestoreJobRequest) => ({
+  table: req.source.table,
+  bucket: req.source.bucket,
+  prefix: req.source.prefix,
+});
+
+/** `--keys`: each key goes to the one partition holding its hash prefix; empty ones are dropped. */
+function keyUnits(req: RestoreJobRequest, count: number, keys: ItemKey[]) {
+  const units = splitPartitions(count).map((partition) => ({ partition, keys: [] as ItemKey[] }));
+  for (const key of keys) {
+    const hh = hashPrefixOf(req.source, objectKeyFor(req.source, key));
+    units.find((u) => hh >= u.partition.from && hh <= u.partition.to)?.keys.push(key);
+  }
+  return units.filter((u) => u.keys.length);
+}
+
+const paramsOf = (ctx: JobContext, ref: JobRef) => readPlanParams<RestoreParams>(ctx.s3, ref);
+
+async function prepare(ctx: JobContext, task: JobTask<RestoreTask>): Promise<TaskOutcome<RestoreTask>> {
+  const unit = task.params;
+  if (unit.kind !== 'spill')
+    throw new InputError(`Expected a spill task in the prepare step, got ${unit.kind}`);
+  const params = await paramsOf(ctx, task);
+  return runSpillTask(
+    ctx,
+    { ...task, params: unit },
+    {
+      table: params.request.targetTable,
+      keyNames: params.keyNames,
+      source: params.request.source,
+      totalSegments: params.spillSegments,
+    },
+  );
+}
+
+async function partition(
+  ctx: RestoreJobContext,
+  task: JobTask<RestoreTask>,
+): Promise<TaskOutcome<RestoreTask>> {
+  const unit = task.params;
+  if (unit.kind !== 'restore')
+    throw new InputError(`Expected a restore task in the partition step, got ${unit.kind}`);
+  const params = await paramsOf(ctx, task);
+  const targetView = params.spillSegments
+    ? await SpillView.open(ctx.s3, task, params.spillSegments, unit.partition)
+    : undefined;
+  const summary = await restore(ctx, {
+    ...params.request,
+    partition: unit.partition,
+    ...(unit.keys ? { keys: unit.keys } : {}),
+    ...(targetView ? { targetView } : {}),
+  });
+  await saveTaskResult(ctx.s3, task, summary);
+  return summary.resumeFrom
+    ? continueTask(task, { ...unit, partition: { from: summary.resumeFrom, to: unit.partition.to } })
+    : { done: true, id: task.id };
+}
+
+async function finish(ctx: JobContext, p: JobPlan<RestoreParams, RestoreTask>): Promise<RestoreJobSummary> {
+  const params = await paramsOf(ctx, p);
+  const results = await readTaskResults<RestoreSummary>(ctx.s3, p, 'partition');
+  const prepared = await readTaskResults<RestoreSummary>(ctx.s3, p, 'prepare');
+  const total = mergeSummaries(params, results);
+  for (const r of prepared) addRequests(total, r);
+  const targetItemsRead = params.spillSegments ? await spilledItems(ctx.s3, p, params.spillSegments) : 0;
+  await clearJob(ctx.s3, p);
+  const summary = { ...total, jobId: p.jobId, partitions: p.partitions.length, targetItemsRead };
+  ctx.log.info('restore job finished', { ...summary, samples: undefined });
+  return summary;
+}
+
+/** The partitions' summaries as one: counts and requests added, warnings once each. */
+function mergeSummaries(params: RestoreParams, results: RestoreSummary[]): RestoreSummary {
+  const req = params.request;
+  const total: RestoreSummary = {
+    ...emptySummary(req),
+    durationMs: Date.now() - params.startedMs,
+    warnings: [...new Set(results.flatMap((r) => r.warnings))],
+  };
+  for (const r of results) {
+    total.itemsPut += r.itemsPut;
+    total.itemsDeleted += r.itemsDeleted;
+    total.itemsUnchanged += r.itemsUnchanged;
+    total.versionsScanned += r.versionsScanned;
+    total.itemsFromPack += r.itemsFromPack;
+    if (r.pack) total.pack = r.pack;
+    addRequests(total, r);
+    total.samples?.put.push(...(r.samples?.put ?? []).slice(0, 10 - total.samples.put.length));
+    total.samples?.delete.push(...(r.samples?.delete ?? []).slice(0, 10 - total.samples.delete.length));
+  }
+  return total;
+}
+
+/** The restore job. Its tasks' requests are merged into the summary by `finish`. */
+export const restoreJob: JobDefinition<RestoreJobRequest, RestoreParams, RestoreTask, RestoreJobSummary> = {
+  plan,
+  prepare,
+  partition,
+  finish,
+};
