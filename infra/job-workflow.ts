@@ -56,7 +56,8 @@ const DESCRIPTIONS: Record<JobKind, string> = {
 /**
  * One job of the job model (core/job-model.ts) on Step Functions:
  * Plan -> Prepare (Distributed Map over the plan's `prepare` tasks) -> Partitions (Distributed
- * Map over its `partitions`) -> Finish. Every step is the same Lambda function, the one the CLI's
+ * Map over its `partitions`) -> Finish; a Choice before each map (PrepareIfAny, PartitionsIfAny)
+ * skips it when its list is empty. Every step is the same Lambda function, the one the CLI's
  * in-process executor (core/aws/run-job.ts) stands in for.
  *
  * - Plan gets the execution input with `job`, `step`, `table`, `bucket` and `prefix` merged over
@@ -90,6 +91,13 @@ export class JobWorkflow extends Construct {
     const partitions = this.map('Partitions', 'partitions', props);
     // The plan's `step` is already "finish": it is the finish step's event as it stands.
     const finish = this.invoke('Finish', '{% $states.input %}', STEP_RETRY);
+    // An empty list skips its map: no item reader ever reads `[]` (a restore into a table it
+    // creates has no prepare tasks).
+    const partitionsIfAny = this.ifAny('PartitionsIfAny', 'partitions', partitions, finish);
+    const prepareIfAny = this.ifAny('PrepareIfAny', 'prepare', prepare, partitionsIfAny);
+    plan.next(prepareIfAny);
+    prepare.next(partitionsIfAny);
+    partitions.next(finish);
 
     // Step Functions wants these names under /aws/vendedlogs/ so that log delivery needs no
     // CloudWatch Logs resource policy (one per account, 5,120 characters: a few state machines).
@@ -100,7 +108,7 @@ export class JobWorkflow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: `ddb-rewind ${props.job}: ${DESCRIPTIONS[props.job]} (plan, prepare, partitions, finish)`,
       queryLanguage: sfn.QueryLanguage.JSONATA,
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(prepare).next(partitions).next(finish)),
+      definitionBody: sfn.DefinitionBody.fromChainable(plan),
       tracingEnabled: true,
       logs: {
         destination: this.logGroup,
@@ -121,6 +129,16 @@ export class JobWorkflow extends Construct {
     });
     step.addRetry(retry);
     return step;
+  }
+
+  /**
+   * A Choice before a map: on to `skip` with the input as it is when the plan's `field` list is
+   * empty (`count` 0), else to the map.
+   */
+  private ifAny(id: string, field: 'prepare' | 'partitions', map: sfn.IChainable, skip: sfn.IChainable) {
+    return sfn.Choice.jsonata(this, id)
+      .when(sfn.Condition.jsonata(`{% $states.input.taskLists.${field}.count = 0 %}`), skip)
+      .otherwise(map);
   }
 
   /**

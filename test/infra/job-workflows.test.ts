@@ -50,13 +50,31 @@ describe.each(JOB_KINDS)('the %s state machine', (kind) => {
     expect(result.isValid).toBe(true);
   });
 
-  it('runs Plan -> Prepare -> Partitions -> Finish, each step on its own function', () => {
+  it('runs Plan -> Prepare -> Partitions -> Finish, each map skipped when its list is empty, each step on its own function', () => {
     const { StartAt, QueryLanguage, States } = definition(kind);
     expect(QueryLanguage).toBe('JSONata');
     expect(StartAt).toBe('Plan');
-    expect(Object.keys(States).sort()).toEqual(['Finish', 'Partitions', 'Plan', 'Prepare']);
-    expect(States.Plan?.Next).toBe('Prepare');
-    expect(States.Prepare?.Next).toBe('Partitions');
+    expect(Object.keys(States).sort()).toEqual([
+      'Finish',
+      'Partitions',
+      'PartitionsIfAny',
+      'Plan',
+      'Prepare',
+      'PrepareIfAny',
+    ]);
+    expect(States.Plan?.Next).toBe('PrepareIfAny');
+    // No Output or Assign: the skip passes the plan on as it is.
+    expect(States.PrepareIfAny).toEqual({
+      Type: 'Choice',
+      Choices: [{ Condition: '{% $states.input.taskLists.prepare.count = 0 %}', Next: 'PartitionsIfAny' }],
+      Default: 'Prepare',
+    });
+    expect(States.Prepare?.Next).toBe('PartitionsIfAny');
+    expect(States.PartitionsIfAny).toEqual({
+      Type: 'Choice',
+      Choices: [{ Condition: '{% $states.input.taskLists.partitions.count = 0 %}', Next: 'Finish' }],
+      Default: 'Partitions',
+    });
     expect(States.Partitions?.Next).toBe('Finish');
     expect(States.Finish?.End).toBe(true);
     for (const step of ['Plan', 'Finish'] as const) {
@@ -244,8 +262,10 @@ describe.each(JOB_KINDS)('the %s state machine', (kind) => {
 // ---- One execution, simulated: the definition's own JSONata, a fake function. ----
 
 type Invoke = (functionName: string, payload: unknown) => Promise<unknown>;
-/** Objects of a fake S3, by `<bucket>/<key>`. */
-type FakeS3 = Map<string, string>;
+/** Objects of a fake S3, by `<bucket>/<key>`, and the ones the item readers read, in order. */
+class FakeS3 extends Map<string, string> {
+  readonly itemReads: string[] = [];
+}
 
 async function evaluate(template: unknown, states: Record<string, unknown>): Promise<unknown> {
   if (typeof template === 'string') {
@@ -269,6 +289,7 @@ async function mapItems(state: AslState, input: unknown, s3: FakeS3): Promise<un
   expect(reader.Resource).toBe('arn:aws:states:::s3:getObject');
   expect(reader.ReaderConfig?.InputType).toBe('JSON');
   const { Bucket, Key } = (await evaluate(reader.Arguments, { input })) as { Bucket: string; Key: string };
+  s3.itemReads.push(`${Bucket}/${Key}`);
   const text = s3.get(`${Bucket}/${Key}`);
   if (text === undefined) throw new Error(`States.ItemReaderFailed: no object s3://${Bucket}/${Key}`);
   const items = JSON.parse(text) as unknown;
@@ -276,18 +297,23 @@ async function mapItems(state: AslState, input: unknown, s3: FakeS3): Promise<un
   return items;
 }
 
-/** Runs Task, Map, Choice, Succeed and Fail states of a JSONata definition, maps one item at a time. */
+/**
+ * Runs Task, Map, Choice, Succeed and Fail states of a JSONata definition, maps one item at a
+ * time; `visited` gets the name of each state entered (this level's only, not the children's).
+ */
 async function execute(
   def: Pick<AslDefinition, 'StartAt' | 'States'>,
   input: unknown,
   invoke: Invoke,
   s3: FakeS3,
+  visited: string[] = [],
 ) {
   let name = def.StartAt;
   let current = input;
   for (let step = 0; step < 1000; step++) {
     const state = def.States[name];
     if (!state) throw new Error(`no state ${name}`);
+    visited.push(name);
     let output: unknown = current;
     if (state.Type === 'Task') {
       const args = (await evaluate(state.Arguments, { input: current })) as {
@@ -312,6 +338,7 @@ async function execute(
         }
       }
       name = next;
+      if (state.Output !== undefined) current = await evaluate(state.Output, { input: current });
       continue;
     } else if (state.Type === 'Succeed') {
       return current;
@@ -339,10 +366,10 @@ describe('an execution, simulated with the definition, a fake job function and a
   const jobId = 'pack-20260301T090000Z-0a1b2c3d';
 
   /** A run's fake world: the function's calls, the events it got, the S3 objects it wrote. */
-  const world = (options: { broken?: boolean; prepare?: number } = {}) => {
+  const world = (options: { broken?: boolean; prepare?: number; partitions?: number } = {}) => {
     const calls: string[] = [];
     const events: unknown[] = [];
-    const s3: FakeS3 = new Map();
+    const s3 = new FakeS3();
     let planned: unknown;
     const invoke: Invoke = async (functionName, payload) => {
       expect(functionName).toBe(functionArn(kind));
@@ -360,7 +387,9 @@ describe('an execution, simulated with the definition, a fake job function and a
         const task = (step: string, id: string) => ({ ...ref, step, id, part: 0, params: {} });
         const lists = {
           prepare: Array.from({ length: options.prepare ?? 1 }, (_, i) => task('prepare', `s000${i}`)),
-          partitions: [task('partition', 'p0000'), task('partition', 'p0001')],
+          partitions: Array.from({ length: options.partitions ?? 2 }, (_, i) =>
+            task('partition', `p000${i}`),
+          ),
         };
         // As core/aws/task-lists.ts does: the lists go to S3, the plan names them.
         const taskLists: Record<string, { bucket: string; key: string; count: number }> = {};
@@ -396,14 +425,21 @@ describe('an execution, simulated with the definition, a fake job function and a
 
   it('plans with the fixed table, runs every listed task to done, continuing the unfinished one, then finishes with the plan', async () => {
     const w = world();
+    const visited: string[] = [];
     const output = await execute(
       def,
       // A caller's `table`, `bucket`, `job` or `step` never reaches the function.
       { concurrency: 32, table: 'payroll', bucket: 'elsewhere', job: 'restore', step: 'finish' },
       w.invoke,
       w.s3,
+      visited,
     );
     expect(output).toEqual({ chunks: 3 });
+    expect(visited).toEqual(['Plan', 'PrepareIfAny', 'Prepare', 'PartitionsIfAny', 'Partitions', 'Finish']);
+    expect(w.s3.itemReads).toEqual([
+      `ref-${logicalId(bucket)}/orders/_jobs/${jobId}/tasks/prepare.json`,
+      `ref-${logicalId(bucket)}/orders/_jobs/${jobId}/tasks/partitions.json`,
+    ]);
     expect(w.calls).toEqual([
       'plan',
       'prepare s0000.0',
@@ -429,11 +465,45 @@ describe('an execution, simulated with the definition, a fake job function and a
     expect(w.events.at(-1)).toEqual(w.planned());
   });
 
-  it('runs no child for an empty list (a job without prepare tasks)', async () => {
+  it('skips the Prepare map for an empty prepare list (a restore into a table it creates): its list is never read', async () => {
     const w = world({ prepare: 0 });
+    const visited: string[] = [];
+    expect(await execute(def, {}, w.invoke, w.s3, visited)).toEqual({ chunks: 3 });
+    expect(visited).toEqual(['Plan', 'PrepareIfAny', 'PartitionsIfAny', 'Partitions', 'Finish']);
+    expect(w.s3.itemReads).toEqual([`ref-${logicalId(bucket)}/orders/_jobs/${jobId}/tasks/partitions.json`]);
+    expect(w.calls).toEqual([
+      'plan',
+      'partition p0000.0',
+      'partition p0001.0',
+      'partition p0001.1',
+      'partition p0001.2',
+      'finish',
+    ]);
+    // The skip passed the plan on untouched.
+    expect(w.events.at(-1)).toEqual(w.planned());
+  });
+
+  it('skips both maps when both lists are empty, and still finishes with the plan', async () => {
+    const w = world({ prepare: 0, partitions: 0 });
+    const visited: string[] = [];
+    expect(await execute(def, {}, w.invoke, w.s3, visited)).toEqual({ chunks: 3 });
+    expect(visited).toEqual(['Plan', 'PrepareIfAny', 'PartitionsIfAny', 'Finish']);
+    expect(w.s3.itemReads).toEqual([]);
+    expect(w.calls).toEqual(['plan', 'finish']);
+    expect(w.events.at(-1)).toEqual(w.planned());
+  });
+
+  it('runs every prepare task of a longer list, then the partitions', async () => {
+    const w = world({ prepare: 3 });
     await execute(def, {}, w.invoke, w.s3);
-    expect(w.calls.filter((c) => c.startsWith('prepare'))).toEqual([]);
-    expect(w.calls.at(-1)).toBe('finish');
+    expect(w.calls.slice(0, 5)).toEqual([
+      'plan',
+      'prepare s0000.0',
+      'prepare s0001.0',
+      'prepare s0002.0',
+      'partition p0000.0',
+    ]);
+    expect(w.events.at(-1)).toEqual(w.planned());
   });
 
   it('fails the child (and so the map) on an outcome that is neither done nor a continuation', async () => {

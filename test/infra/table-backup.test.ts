@@ -368,7 +368,7 @@ describe('restore (job-workflows.test.ts covers all five jobs)', () => {
     const definition = definitionOf(template, backup.stateMachine);
     expect(definition.StartAt).toBe('Plan');
     expect(definition.QueryLanguage).toBe('JSONata');
-    expect(definition.States.Plan?.Next).toBe('Prepare');
+    expect(definition.States.Plan?.Next).toBe('PrepareIfAny');
     expect(definition.States.Plan?.Arguments).toMatchObject({
       Payload: `{% $merge([$states.input, {"job":"restore","step":"plan","table":"orders","bucket":"ref-${logicalId(bucket)}","prefix":""}]) %}`,
     });
