@@ -199,8 +199,10 @@ function between(doc: string, generated: string): string {
 async function main() {
   const bucket = randomName('scale');
   const table = randomName('scale');
-  const tracked: string[] = [];
+  // The writer records the table's description from the live table: it must exist.
+  const tracked: string[] = [table];
   await createVersionedBucket(s3, bucket);
+  await createTable(dynamodb, table, { keys: [{ name: 'pk', type: 'S', role: 'HASH' }], stream: false });
   const start = Math.floor(Date.now() / 1000) - 3600;
   await writeAll(
     { s3, dynamodb, log: silentLog },

@@ -9,7 +9,11 @@ export type Service = 's3' | 'dynamodb';
  * The requests one job sent, per service and operation, counted by a middleware in the SDK's
  * own stack (see counted), so no function passes a counter around.
  */
+let tallies = 0;
+
 export class RequestTally {
+  /** Names this tally's middleware: tallies nested on one client (a job's, a caller's) all count. */
+  readonly id = ++tallies;
   private readonly counts: Record<Service, Record<string, number>> = { s3: {}, dynamodb: {} };
 
   add(service: Service, operation: string): void {
@@ -42,7 +46,7 @@ export function counted<C extends S3Client | DynamoDBClient>(client: C, tally: R
         tally.add(service, String(context.commandName).replace(/Command$/, ''));
         return next(input);
       },
-      { step: 'initialize', name: 'ddbRewindRequestTally', override: true },
+      { step: 'initialize', name: `ddbRewindRequestTally${tally.id}`, override: true },
     );
     return Reflect.apply(client.send, client, args) as ReturnType<C['send']>;
   };

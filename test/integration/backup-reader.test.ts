@@ -1,7 +1,7 @@
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { BackupReader } from '../../core/aws/backup-reader';
 import { s3Client } from '../../core/aws/clients';
-import { RequestTally } from '../../core/aws/request-tally';
+import { counted, RequestTally } from '../../core/aws/request-tally';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { silentLog } from '../../core/log';
 import { compareObjectKeys } from '../../core/pack-format';
@@ -125,6 +125,15 @@ describe('BackupReader', () => {
     ]);
     expect(one.tally.byOperation('s3')).toEqual({ ListObjectVersions: 16 });
     expect(tally.byOperation('s3')).toEqual({ ListObjectVersions: 2 });
+  });
+
+  it('counts in every tally when a reader is given a client that is already counted', async () => {
+    // A caller's tally (a benchmark's, a job's) around the reader's own: both must see the requests.
+    const outer = new RequestTally();
+    const reader = new BackupReader(counted(s3, outer), loc);
+    await reader.eachKey({ from: '00', to: '03' }, () => ({ item: () => {} }));
+    expect(reader.tally.byOperation('s3')).toEqual({ ListObjectVersions: 4 });
+    expect(outer.byOperation('s3')).toEqual({ ListObjectVersions: 4 });
   });
 
   it('reads one item as of T in 3 requests at most', async () => {
