@@ -74,6 +74,11 @@ export interface JobEstimate {
   /** DynamoDB write request units, for jobs that write a table. */
   ddbCost: number;
   lambdaCost: number;
+  /**
+   * The least a task must do before its deadline can stop it: one hash prefix (restore, pack,
+   * export), one scan page (backfill). Over about 13 minutes, a Lambda task times out.
+   */
+  unitSeconds: number;
 }
 
 /** Fixed start-up: plan, table creation (restores into a new table), map start, finish. */
@@ -95,6 +100,7 @@ function estimate(
   s: Scenario,
   bounds: Record<string, number>,
   requests: { getClass: number; putClass: number; wru: number },
+  work: { rate: number; unitItems: number },
 ): JobEstimate {
   const [bottleneck, longest] = Object.entries(bounds).reduce((a, b) => (b[1] > a[1] ? b : a));
   const seconds = longest + OVERHEAD_SECONDS;
@@ -106,7 +112,9 @@ function estimate(
     s3Cost:
       (requests.getClass * AWS.price.s3GetPer1000 + requests.putClass * AWS.price.s3PutListPer1000) / 1000,
     ddbCost: (requests.wru * AWS.price.ddbWriteRequestPerMillion) / 1e6,
-    lambdaCost: s.partitions * longest * LAMBDA_GB * AWS.price.lambdaGbSecond,
+    // The tasks' CPU work at the measured rate: the least Lambda time (idle waits cost more).
+    lambdaCost: (s.items / work.rate) * LAMBDA_GB * AWS.price.lambdaGbSecond,
+    unitSeconds: work.unitItems / work.rate,
   };
 }
 
@@ -131,6 +139,7 @@ export function restoreEstimates(s: Scenario, m: MeasuredRates): JobEstimate[] {
         'DynamoDB writes': wru / writeRate,
       },
       { getClass: gets, putClass: lists, wru },
+      { rate: m.restoreNoPack, unitItems: s.items / AWS.hashPrefixes },
     ),
     estimate(
       'restore, with pack',
@@ -142,6 +151,7 @@ export function restoreEstimates(s: Scenario, m: MeasuredRates): JobEstimate[] {
         'DynamoDB writes': wru / writeRate,
       },
       { getClass: chunks, putClass: lists, wru },
+      { rate: m.restorePacked, unitItems: s.items / AWS.hashPrefixes },
     ),
   ];
 }
@@ -164,6 +174,7 @@ export function otherEstimates(s: Scenario, m: MeasuredRates): JobEstimate[] {
         'partition CPU': s.items / (p * m.pack),
       },
       { getClass: gets, putClass: lists + chunks, wru: 0 },
+      { rate: m.pack, unitItems: s.items / AWS.hashPrefixes },
     ),
     estimate(
       'export (with pack)',
@@ -173,6 +184,7 @@ export function otherEstimates(s: Scenario, m: MeasuredRates): JobEstimate[] {
         'partition CPU': s.items / (p * m.export),
       },
       { getClass: chunks, putClass: lists + p, wru: 0 },
+      { rate: m.export, unitItems: s.items / AWS.hashPrefixes },
     ),
     estimate(
       'backfill',
@@ -182,6 +194,8 @@ export function otherEstimates(s: Scenario, m: MeasuredRates): JobEstimate[] {
         'segment CPU': s.items / (p * m.backfill),
       },
       { getClass: 0, putClass: backfillPuts, wru: 0 },
+      // A scan page returns at most 1 MB: about 1,000 items of 1 KB.
+      { rate: m.backfill, unitItems: Math.min(s.items, 1000 / s.itemKb) },
     ),
   ];
 }

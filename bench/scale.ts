@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriter } from '../core/aws/batch-writer';
 import { clientsFromEnv } from '../core/aws/clients';
 import { backfillJob } from '../core/aws/jobs/backfill-job';
@@ -19,6 +20,7 @@ import { listKeyVersions } from '../core/aws/version-store';
 import { wireItemToSdk } from '../core/ddb-json';
 import { silentLog } from '../core/log';
 import { backupLocation, itemsRoot } from '../core/object-key';
+import { CHUNK_BYTES, chunkKey, decodeChunk } from '../core/pack-format';
 import { createTable, createVersionedBucket, dropTable, EventBuilder } from '../test/support/fixtures';
 import { loadStackEnv, randomName } from '../test/support/local-env';
 import { records, writeAll } from './backup-fixture';
@@ -117,9 +119,23 @@ async function measure(bucket: string, table: string, tracked: string[]): Promis
     getsPerItemNoPack: gets / ITEMS,
     putsPerItemBackfill: backfill.puts,
     listsPerItemBackfill: backfill.lists,
-    // Every PUT of the pack but its pack.json is a chunk.
-    itemsPerChunk: ITEMS / Math.max(1, (pack.summary.requests.s3.PutObject ?? 2) - 1),
+    itemsPerChunk: await itemsPerFullChunk(source, pack.summary.packId),
   };
+}
+
+/**
+ * How many of these items a full chunk holds (CHUNK_BYTES of entries): a small table's chunks
+ * are partial (one per prefix), so the count comes from the measured size of its entries.
+ */
+async function itemsPerFullChunk(source: ReturnType<typeof backupLocation>, packId: string): Promise<number> {
+  const out = await s3.send(
+    new GetObjectCommand({ Bucket: source.bucket, Key: chunkKey(source, packId, '00', 0) }),
+  );
+  const entries = decodeChunk(
+    await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+  );
+  const bytes = entries.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)) + 1, 0);
+  return Math.floor(CHUNK_BYTES / (bytes / entries.length));
 }
 
 /** A live table of ITEMS items, backfilled into a bucket of its own. */
@@ -152,6 +168,8 @@ async function measureBackfill(bucket: string) {
 }
 
 const minutes = (s: number) => (s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
+/** A task unit over 13 minutes cannot finish in one Lambda task (15 minutes, 2 kept for the stop). */
+const unit = (sec: number) => `${minutes(sec)}${sec > 13 * 60 ? " (over Lambda's limit)" : ''}`;
 const usd = (x: number) => `$${x < 0.01 ? x.toFixed(4) : x.toFixed(2)}`;
 
 function modelTables(m: MeasuredRates): string {
@@ -169,21 +187,35 @@ function modelTables(m: MeasuredRates): string {
       const cold = { ...s, warmTarget: false };
       out.push(
         `\n### ${items / 1e6} M items x ${versionsPerItem} versions (${(items * versionsPerItem) / 1e6} M versions), 256 partitions, 1 KB items, cold bucket\n`,
-        '| job | time | bottleneck | S3 requests | S3 cost | DynamoDB writes | Lambda |',
-        '| --- | --- | --- | --- | --- | --- | --- |',
+        '| job | time | bottleneck | S3 requests | S3 cost | DynamoDB writes | Lambda (CPU work) | one task unit |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- |',
         ...[...restoreEstimates(s, m), ...otherEstimates(s, m)].map(
           (e) =>
-            `| ${e.job} | ${minutes(e.seconds)} | ${e.bottleneck} | ${(e.s3Requests / 1e6).toFixed(2)} M | ${usd(e.s3Cost)} | ${usd(e.ddbCost)} | ${usd(e.lambdaCost)} |`,
+            `| ${e.job} | ${minutes(e.seconds)} | ${e.bottleneck} | ${(e.s3Requests / 1e6).toFixed(2)} M | ${usd(e.s3Cost)} | ${usd(e.ddbCost)} | ${usd(e.lambdaCost)} | ${unit(e.unitSeconds)} |`,
         ),
         ...restoreEstimates(cold, m).map(
           (e) =>
-            `| ${e.job}, target without warm throughput | ${minutes(e.seconds)} | ${e.bottleneck} | ${(e.s3Requests / 1e6).toFixed(2)} M | ${usd(e.s3Cost)} | ${usd(e.ddbCost)} | ${usd(e.lambdaCost)} |`,
+            `| ${e.job}, target without warm throughput | ${minutes(e.seconds)} | ${e.bottleneck} | ${(e.s3Requests / 1e6).toFixed(2)} M | ${usd(e.s3Cost)} | ${usd(e.ddbCost)} | ${usd(e.lambdaCost)} | ${unit(e.unitSeconds)} |`,
         ),
-        `| native PITR restore (new table only) | not published | — | — | — | ${usd(pitrRestoreCost(s))} restore charge | — |`,
+        `| native PITR restore (new table only) | not published | — | — | — | ${usd(pitrRestoreCost(s))} restore charge | — | — |`,
       );
     }
   }
   return out.join('\n');
+}
+
+const INPUTS = join(__dirname, 'scale-inputs.json');
+const machineOf = () =>
+  `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, S3: Ceph RGW ${process.env.STACK_S3_STORE ?? 'memstore'}, DynamoDB Local`;
+
+/** SCALE.md's generated part: the measured inputs, then the model computed from them. */
+function write(m: MeasuredRates, command: string, machine: string): void {
+  const inputs = Object.entries(m)
+    .map(([k, v]) => `| ${k} | ${Number(v).toFixed(k.includes('PerItem') ? 3 : 0)} |`)
+    .join('\n');
+  const md = `## Measured inputs\n\nCommand: \`${command}\` (${PARTITIONS} partitions, tasks one at a time; \`npm run bench:scale -- --model-only\` recomputes the model from bench/scale-inputs.json)  \nMachine: ${machine}\n\n| input | value |\n| --- | --- |\n${inputs}\n\n## The model at scale\n\nAWS figures used: ${JSON.stringify(AWS)}\n${modelTables(m)}\n`;
+  console.log(md);
+  writeFileSync(OUTPUT, between(existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '', md));
 }
 
 const BEGIN = '<!-- bench:scale begin -->';
@@ -197,6 +229,15 @@ function between(doc: string, generated: string): string {
 }
 
 async function main() {
+  if (args.includes('--model-only')) {
+    const saved = JSON.parse(readFileSync(INPUTS, 'utf8')) as {
+      command: string;
+      machine: string;
+      inputs: MeasuredRates;
+    };
+    write(saved.inputs, saved.command, saved.machine);
+    return;
+  }
   const bucket = randomName('scale');
   const table = randomName('scale');
   // The writer records the table's description from the live table: it must exist.
@@ -212,13 +253,11 @@ async function main() {
   await new Promise((r) => setTimeout(r, 2100));
   try {
     const m = await measure(bucket, table, tracked);
-    const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, S3: Ceph RGW ${process.env.STACK_S3_STORE ?? 'memstore'}, DynamoDB Local`;
-    const inputs = Object.entries(m)
-      .map(([k, v]) => `| ${k} | ${Number(v).toFixed(k.includes('PerItem') ? 3 : 0)} |`)
-      .join('\n');
-    const md = `## Measured inputs\n\nCommand: \`npm run bench:scale -- ${args.join(' ')}\` (N=${ITEMS} items x ${VERSIONS} versions, ${PARTITIONS} partitions, tasks one at a time)  \nMachine: ${machine}\n\n| input | value |\n| --- | --- |\n${inputs}\n\n## The model at scale\n\nAWS figures used: ${JSON.stringify(AWS)}\n${modelTables(m)}\n`;
-    console.log(md);
-    writeFileSync(OUTPUT, between(existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '', md));
+    writeFileSync(
+      INPUTS,
+      `${JSON.stringify({ command: `npm run bench:scale -- ${args.join(' ')}`, machine: machineOf(), inputs: m }, null, 2)}\n`,
+    );
+    write(m, `npm run bench:scale -- ${args.join(' ')}`, machineOf());
   } finally {
     for (const t of tracked) await dropTable(dynamodb, t).catch(() => {});
   }
