@@ -126,6 +126,10 @@ describe('the restore job through its Lambda handler, step by step as the state 
     let checks = 0;
     let outcome = await restoreJob.partition({ ...ctx, deadline: () => ++checks > 3 }, second);
     expect(outcome.done).toBe(false);
+    // Finishing with the continuation not run is refused: no summary claims prefixes nobody restored.
+    await expect(restoreJob.finish(ctx, plan)).rejects.toThrow(
+      /^The restore job restore-\S+ cannot finish: no partition task stored a result for hash prefixes /,
+    );
     let parts = 1;
     while (!outcome.done) {
       expect(outcome.next.part).toBe(parts);

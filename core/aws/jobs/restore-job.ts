@@ -8,6 +8,7 @@ import {
   type TaskOutcome,
   taskId,
 } from '../../job-model';
+import { assertCovered, coveredRange } from '../../job-parts';
 import { hashPrefixOf, type ItemKey, objectKeyFor } from '../../object-key';
 import { type Partition, splitPartitions } from '../../partition';
 import { keyNames } from '../../table-manifest';
@@ -151,7 +152,9 @@ async function partition(
     ...(unit.keys ? { keys: unit.keys } : {}),
     ...(targetView ? { targetView } : {}),
   });
-  await saveTaskResult(ctx.s3, task, summary);
+  // What this run finished: a finish with a hole in it must refuse, not report success.
+  const covered = coveredRange(unit.partition, summary.resumeFrom);
+  await saveTaskResult(ctx.s3, task, { ...summary, ...(covered ? { covered } : {}) });
   return summary.resumeFrom
     ? continueTask(task, { ...unit, partition: { from: summary.resumeFrom, to: unit.partition.to } })
     : { done: true, id: task.id };
@@ -159,7 +162,13 @@ async function partition(
 
 async function finish(ctx: JobContext, p: JobPlan<RestoreParams, RestoreTask>): Promise<RestoreJobSummary> {
   const params = await paramsOf(ctx, p);
-  const results = await readTaskResults<RestoreSummary>(ctx.s3, p, 'partition');
+  const results = await readTaskResults<RestoreSummary & { covered?: Partition }>(ctx.s3, p, 'partition');
+  const planned = p.partitions.flatMap((t) => (t.params.kind === 'restore' ? [t.params.partition] : []));
+  assertCovered(
+    p,
+    planned,
+    results.map((r) => r.covered),
+  );
   const prepared = await readTaskResults<RestoreSummary>(ctx.s3, p, 'prepare');
   const total = mergeSummaries(params, results);
   for (const r of prepared) addRequests(total, r);
