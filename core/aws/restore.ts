@@ -7,7 +7,7 @@ import type { Log } from '../log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
 import { type Partition, WHOLE } from '../partition';
 import { RateLimiter } from '../rate-limiter';
-import { keyNames, type TableManifest } from '../table-manifest';
+import type { TableManifest } from '../table-manifest';
 import { TaskPool } from '../task-pool';
 import { assertNotFuture } from '../time-arg';
 import { assertAnswerable } from './backup-check';
@@ -17,7 +17,7 @@ import { gapWarnings } from './gap-store';
 import type { ItemAsOf } from './items-as-of';
 import { requireManifest } from './manifest-store';
 import { counted, type RequestSummary, requestSummary } from './request-tally';
-import { imageHash, type TargetEntry, TargetSnapshot, type TargetView } from './target-snapshot';
+import { imageHash, type TargetEntry, type TargetView } from './target-snapshot';
 import { prepareTarget } from './target-table';
 
 export type RestoreMode = 'upsert' | 'rewind';
@@ -139,7 +139,7 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
   const target: Target = { dynamodb, created, apply: applier(deps, req, summary, writer) };
   summary.versionsScanned = req.keys
     ? await restoreKeys(reader, target, req, req.keys)
-    : await restorePartition(reader, { ...target, deadline: deps.deadline }, req, manifest, summary);
+    : await restorePartition(reader, { ...target, deadline: deps.deadline }, req, summary);
   await writer.flush();
   Object.assign(summary, requestSummary(reader.tally), { durationMs: Date.now() - started });
   deps.log.info('restore finished', { ...summary, samples: undefined });
@@ -226,26 +226,23 @@ async function restoreKeys(
   return versions;
 }
 
-/** A partition (or the whole table): the reader's scan against a snapshot of the target. */
+/** A partition (or the whole table): the reader's scan against the target as the job read it. */
 async function restorePartition(
   reader: BackupReader,
   target: Target,
   req: RestoreRequest,
-  manifest: TableManifest,
   summary: RestoreSummary,
 ): Promise<number> {
   const partition = req.partition ?? WHOLE;
   const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
   if (pack) summary.pack = pack.id;
-  const snapshot: TargetView | undefined = target.created
-    ? undefined
-    : (req.targetView ??
-      (await TargetSnapshot.take(target.dynamodb, {
-        table: req.targetTable,
-        keyNames: keyNames(manifest),
-        source: req.source,
-        partition,
-      })));
+  // The target is read once per job, by its prepare tasks (restore-job.ts), never per partition.
+  if (!target.created && !req.targetView) {
+    throw new Error(
+      'restore() of a whole partition into an existing table needs the target as read by the job (targetView): run it through restoreJob',
+    );
+  }
+  const snapshot = target.created ? undefined : req.targetView;
   try {
     const scan = {
       atMs: req.atMs,

@@ -5,7 +5,8 @@ import { gunzipSync } from 'node:zlib';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { exportAsOf } from '../../core/aws/export-as-of';
-import { restore } from '../../core/aws/restore';
+import { type RestoreJobRequest, restoreJob } from '../../core/aws/jobs/restore-job';
+import { runJob } from '../../core/aws/run-job';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { canonicalItemJson, type WireItem, wireItemToSdk } from '../../core/ddb-json';
 import { keyOf } from '../../core/item-key';
@@ -24,10 +25,11 @@ let work: Workload;
 
 const expected = (atMs: number) => expectedAsOf(work, loc, atMs);
 
-async function restoreInto(atMs: number, extra: Partial<Parameters<typeof restore>[1]> = {}) {
+async function restoreInto(atMs: number, extra: Partial<RestoreJobRequest> = {}) {
   const target = extra.targetTable ?? randomName('target');
   if (!extra.targetTable) track(target);
-  const summary = await restore(deps, {
+  // As the CLI runs it: the job reads an existing target once, then restores.
+  const summary = await runJob(deps, restoreJob, {
     source: loc,
     atMs,
     targetTable: target,
