@@ -1,8 +1,7 @@
 import type { RestoreJobRequest } from './aws/jobs/restore-job';
 import { InputError } from './errors';
-import { wholeNumber } from './number-arg';
+import { eventFields, eventLocation, eventString, eventWhole } from './event-fields';
 import type { ItemKey } from './object-key';
-import { backupLocation } from './object-key';
 import { parseInstant } from './time-arg';
 
 /**
@@ -29,22 +28,22 @@ export interface RestoreEvent {
 
 /** Checks a restore event as the CLI checks its flags, before anything is read or written. */
 export function parseRestoreEvent(event: RestoreEvent, nowMs = Date.now()): RestoreJobRequest {
-  if (!event.targetTable) throw new InputError('Expected "targetTable" in the restore event');
+  const e = eventFields(event, 'restore');
+  const targetTable = eventString(e, 'targetTable', 'restore');
+  if (!targetTable) throw new InputError('Expected "targetTable" in the restore event');
   if (event.mode !== undefined && event.mode !== 'upsert' && event.mode !== 'rewind') {
     throw new InputError(`Expected "mode" to be "upsert" or "rewind", got ${JSON.stringify(event.mode)}`);
   }
   if (event.keys !== undefined && (!Array.isArray(event.keys) || event.keys.length === 0)) {
     throw new InputError('Expected "keys" in the restore event to be a non-empty array of key objects');
   }
-  const whole = (name: string, value: number | undefined, max: number) =>
-    value === undefined ? undefined : wholeNumber(`"${name}" in the restore event`, value, { min: 1, max });
-  const concurrency = whole('concurrency', event.concurrency, 1024);
-  const maxWcu = whole('maxWcu', event.maxWcu, 10_000_000);
-  const partitions = whole('partitions', event.partitions, 256);
+  const concurrency = eventWhole(e, 'concurrency', 'restore', { min: 1, max: 1024 });
+  const maxWcu = eventWhole(e, 'maxWcu', 'restore', { min: 1, max: 10_000_000 });
+  const partitions = eventWhole(e, 'partitions', 'restore', { min: 1, max: 256 });
   return {
-    source: backupLocation(event.bucket, event.table, event.prefix ?? ''),
+    source: eventLocation(e, 'restore'),
     atMs: event.at === undefined ? nowMs : parseInstant('at', String(event.at)),
-    targetTable: event.targetTable,
+    targetTable,
     mode: event.mode ?? 'upsert',
     createTable: Boolean(event.createTable),
     dryRun: Boolean(event.dryRun),

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type Deadline, type JobPlan, type JobTask, NO_DEADLINE, type TaskOutcome } from '../job-model';
+import type { Deadline, JobPlan, JobTask, TaskOutcome } from '../job-model';
 import type { Log } from '../log';
 import { TaskPool } from '../task-pool';
 
@@ -57,5 +57,3 @@ async function runTasks<T>(
   }
   await pool.drain();
 }
-
-export { NO_DEADLINE };
