@@ -91,6 +91,8 @@ describe('backfill and verify', () => {
           await dynamodb.send(
             new PutItemCommand({ TableName: table, Item: wireItemToSdk({ ...key, v: { N: String(++n) } }) }),
           );
+        // Paced (~150 a second): enough to race every scan page, without thousands of versions to clean up.
+        await new Promise((r) => setTimeout(r, 5));
       }
     })();
 

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -37,6 +39,19 @@ export async function deleteBucket(s3: S3Client, bucket: string): Promise<void> 
     await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
   }
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/**
+ * Deletes buckets in a detached process (reap-buckets.mjs) and returns at once: the next test
+ * file runs while radosgw works through the versions. Uses this process's AWS variables.
+ */
+export function reapBuckets(buckets: string[]): void {
+  const child = spawn(process.execPath, [join(__dirname, 'reap-buckets.mjs'), ...buckets], {
+    detached: true,
+    stdio: 'ignore',
+    env: process.env,
+  });
+  child.unref();
 }
 
 export interface TableSpec {

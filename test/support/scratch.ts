@@ -1,6 +1,6 @@
 import { clientsFromEnv } from '../../core/aws/clients';
 import { type BackupLocation, backupLocation } from '../../core/object-key';
-import { createTable, createVersionedBucket, deleteBucket, dropTable, type TableSpec } from './fixtures';
+import { createTable, createVersionedBucket, dropTable, reapBuckets, type TableSpec } from './fixtures';
 import { randomName } from './local-env';
 
 export const PK_ONLY: TableSpec = { keys: [{ name: 'pk', type: 'S', role: 'HASH' }] };
@@ -14,7 +14,7 @@ export const PK_SK: TableSpec = {
 /**
  * One test file's own versioned bucket and source table on the real servers: created before its
  * tests (before the file's own beforeAll hooks, which jest runs in order), removed after them
- * with every table the tests `track`.
+ * with every table the tests `track` (the bucket by a detached reaper: see reapBuckets).
  */
 export function scratchBackup(name: string, spec: TableSpec = PK_ONLY) {
   const clients = clientsFromEnv();
@@ -27,7 +27,7 @@ export function scratchBackup(name: string, spec: TableSpec = PK_ONLY) {
   });
   afterAll(async () => {
     for (const t of tables) await dropTable(clients.dynamodb, t);
-    await deleteBucket(clients.s3, bucket);
+    reapBuckets([bucket]);
   });
   const loc: BackupLocation = backupLocation(bucket, table);
   /** Registers a table a test creates, so it is dropped afterwards; returns its name. */
