@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
 import { type ExportSummary, exportAsOf } from '../core/aws/export-as-of';
 import { InputError } from '../core/errors';
+import { MAX_PARTITIONS } from '../core/job-parts';
 import type { CliContext } from './context';
 import { instantOf, type LocationOptions, locationOf, positiveInt } from './options';
 
@@ -35,7 +36,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
     )
     .option(
       '--partitions <n>',
-      'split the hash prefixes into this many tasks, run as the Step Functions map runs them (a folder --out only; default 1)',
+      "split the hash prefixes into this many tasks (up to 10000; more than prefixes cuts them at a pack's chunks), run as the Step Functions map runs them (a folder --out only; default 1)",
     )
     .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
     .option('--json', 'print the summary as JSON')
@@ -57,7 +58,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
           atMs: instantOf('--at', o.at),
           out: o.out,
           concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
-          partitions: positiveInt('--partitions', o.partitions, 1, 256),
+          partitions: positiveInt('--partitions', o.partitions, 1, MAX_PARTITIONS),
           usePack: o.pack,
         },
       );

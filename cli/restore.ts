@@ -13,6 +13,7 @@ import type { RestoreMode, RestoreSummary } from '../core/aws/restore';
 import { runJob } from '../core/aws/run-job';
 import { InputError } from '../core/errors';
 import { parseKeys } from '../core/item-key';
+import { MAX_PARTITIONS } from '../core/job-parts';
 import type { CliContext } from './context';
 import { instantOf, jsonOrFile, type LocationOptions, locationOf, positiveInt } from './options';
 
@@ -58,7 +59,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option('--max-wcu <n>', 'cap on write capacity units per second')
     .option(
       '--partitions <n>',
-      'split the 256 hash prefixes into n tasks, run here 4 at a time as the restore workflow runs them on Step Functions (default 1)',
+      "split the 256 hash prefixes into n tasks (up to 10000; over 256 cuts prefixes at a pack's chunks), run here 4 at a time as the restore workflow runs them on Step Functions (default 1)",
     )
     .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
     .option('--json', 'print the summary as JSON')
@@ -72,7 +73,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       const keys = o.keys
         ? parseKeys('--keys', jsonOrFile(o.keys), await requireManifest(clients.s3, source))
         : undefined;
-      const partitions = positiveInt('--partitions', o.partitions, 1, 256);
+      const partitions = positiveInt('--partitions', o.partitions, 1, MAX_PARTITIONS);
       const concurrency = positiveInt('--concurrency', o.concurrency, 32, 1024);
       const inFlight = Math.min(partitions, TASKS_IN_FLIGHT);
       const request: RestoreJobRequest = {

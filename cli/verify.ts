@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { clientsFromEnv } from '../core/aws/clients';
 import { verify } from '../core/aws/verify';
+import { MAX_PARTITIONS } from '../core/job-parts';
 import { wholeNumber } from '../core/number-arg';
 import type { CliContext } from './context';
 import { type LocationOptions, locationOf, positiveInt } from './options';
@@ -24,7 +25,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .option('--settle-ms <ms>', 'how long a difference may take to arrive through the stream (default 10000)')
     .option(
       '--partitions <n>',
-      'split the sampled hash prefixes into this many tasks, run as the Step Functions map runs them (default 1)',
+      "split the sampled hash prefixes into this many tasks (up to 10000; more than prefixes cuts them at a pack's chunks), run as the Step Functions map runs them (default 1)",
     )
     .option(
       '--concurrency <n>',
@@ -39,7 +40,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
           source: locationOf(o),
           samplePercent: positiveInt('--sample', o.sample, 100, 100),
           settleMs: wholeNumber('--settle-ms', o.settleMs, { min: 0, max: 3_600_000, fallback: 10_000 }),
-          partitions: positiveInt('--partitions', o.partitions, 1, 256),
+          partitions: positiveInt('--partitions', o.partitions, 1, MAX_PARTITIONS),
           concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
         },
       );

@@ -82,8 +82,8 @@ function token(text: string): string {
 }
 
 /** The data file of one hash prefix: the same name every time a task writes that prefix. */
-export const dataFileKey = (dest: FolderDestination, exportId: string, hh: string): string =>
-  `${exportRoot(dest, exportId)}data/${token(`${exportId}/${hh}`)}.json.gz`;
+export const dataFileKey = (dest: FolderDestination, exportId: string, hh: string, after?: string): string =>
+  `${exportRoot(dest, exportId)}data/${token(after === undefined ? `${exportId}/${hh}` : `${exportId}/${hh}/${after}`)}.json.gz`;
 
 /** One line of manifest-files.json, in the documented field order. */
 export interface DataFileEntry {

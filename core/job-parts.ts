@@ -1,6 +1,6 @@
 import { InputError } from './errors';
-import { HASH_PREFIXES } from './object-key';
-import { type Partition, prefixesOf } from './partition';
+import { compareObjectKeys } from './pack-format';
+import { inKeyRange, type Partition, type PrefixRange, prefixesOf, prefixRanges } from './partition';
 
 /**
  * How a job's range of hash prefixes is shared among its tasks, and how a finish step knows
@@ -20,35 +20,111 @@ export function splitRange(range: Partition, count: number): Partition[] {
   }));
 }
 
+/** Most tasks a restore, export or verify splits into: a Distributed Map runs up to 10,000 at once. */
+export const MAX_PARTITIONS = 10_000;
+
 /**
- * What one run of a task finished: its range up to the prefix before `stoppedAt` (the first
- * prefix a deadline kept it from starting), or nothing when it stopped before its first prefix.
+ * `count` ranges of `range`. Up to one per hash prefix they are whole prefixes (splitRange);
+ * beyond, each prefix is cut into about count / prefixes pieces at the last keys of a pack's
+ * chunks (`lastKeysOf`), the one listing of a prefix's keys there is without listing it. The
+ * first piece starts at the prefix's start and the last runs to its end, so keys written after
+ * the pack are covered too.
  */
-export function coveredRange(partition: Partition, stoppedAt?: string): Partition | undefined {
-  if (stoppedAt === undefined) return partition;
-  if (stoppedAt <= partition.from) return undefined;
-  return { from: partition.from, to: HASH_PREFIXES[HASH_PREFIXES.indexOf(stoppedAt) - 1] as string };
+export function splitByKeys(
+  range: Partition,
+  count: number,
+  lastKeysOf?: (hh: string) => readonly string[] | undefined,
+): Partition[] {
+  const prefixes = prefixesOf(range);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PARTITIONS) {
+    throw new InputError(
+      `Expected the partition count to be a whole number from 1 to ${MAX_PARTITIONS}, got ${count}`,
+    );
+  }
+  if (count <= prefixes.length) return splitRange(range, count);
+  if (!lastKeysOf) {
+    throw new InputError(
+      `Expected at most ${prefixes.length} partitions without a pack: more cut hash prefixes at a pack's chunk boundaries; run \`ddb-rewind pack\` first, or pass --partitions ${prefixes.length}`,
+    );
+  }
+  return prefixes.flatMap((hh, i) => {
+    const pieces = Math.floor(count / prefixes.length) + (i < count % prefixes.length ? 1 : 0);
+    return cutPrefix(range, hh, pieces, lastKeysOf(hh) ?? []);
+  });
 }
 
-/** The planned prefixes no stored result covers, in order. */
-export function uncoveredPrefixes(
-  planned: readonly Partition[],
-  covered: ReadonlyArray<Partition | undefined>,
-): string[] {
-  const done = new Set(covered.flatMap((c) => (c ? prefixesOf(c) : [])));
-  return planned.flatMap((p) => prefixesOf(p)).filter((hh) => !done.has(hh));
+/** One prefix in `pieces` cuts at chunk boundaries (fewer when it has fewer chunks). */
+function cutPrefix(range: Partition, hh: string, pieces: number, lastKeys: readonly string[]): Partition[] {
+  const ends = prefixRanges([range]).find((u) => u.hh === hh) ?? { hh };
+  const k = Math.max(1, Math.min(pieces, lastKeys.length));
+  // Boundaries strictly inside the prefix's own bounds, in order.
+  const bounds = Array.from(
+    { length: k - 1 },
+    (_, j) => lastKeys[Math.floor(((j + 1) * lastKeys.length) / k) - 1] as string,
+  ).filter((key) => inKeyRange(key, ends) && key !== ends.until);
+  const cuts = [ends.after, ...bounds];
+  return cuts.map((after, j) => {
+    const until = j + 1 < cuts.length ? cuts[j + 1] : ends.until;
+    return {
+      from: hh,
+      to: hh,
+      ...(after !== undefined ? { after } : {}),
+      ...(until !== undefined ? { until } : {}),
+    };
+  });
 }
+
+/**
+ * The planned ranges (or cuts of them) no stored result covers, in order. Each planned prefix
+ * range must be covered end to end by the results' cuts: starting at its `after`, each cut
+ * starting where the one before ended, the last reaching its `until`.
+ */
+export function uncoveredRanges(
+  planned: readonly Partition[],
+  covered: ReadonlyArray<readonly Partition[] | undefined>,
+): PrefixRange[] {
+  const cuts = new Map<string, PrefixRange[]>();
+  for (const c of prefixRanges(covered.flatMap((r) => r ?? []))) {
+    const list = cuts.get(c.hh) ?? [];
+    list.push(c);
+    cuts.set(c.hh, list);
+  }
+  return prefixRanges(planned).filter((want) => !coversEndToEnd(cuts.get(want.hh) ?? [], want));
+}
+
+function coversEndToEnd(cuts: readonly PrefixRange[], want: PrefixRange): boolean {
+  // Every key up to `at` is covered, or not wanted (undefined: the prefix's start). Coverage only
+  // grows, so taking any cut that extends it never blocks a chain another choice would find.
+  let at = want.after;
+  for (;;) {
+    const next = cuts.find(
+      (c) =>
+        (c.after === undefined || (at !== undefined && before(c.after, at))) &&
+        (c.until === undefined || at === undefined || !before(c.until, at)),
+    );
+    if (!next) return false;
+    if (
+      next.until === undefined ||
+      (want.until !== undefined && compareObjectKeys(next.until, want.until) >= 0)
+    )
+      return true;
+    at = next.until;
+  }
+}
+
+/** a <= b in S3 listing order. */
+const before = (a: string, b: string): boolean => compareObjectKeys(a, b) <= 0;
 
 /**
  * Refuses to finish a job whose tasks did not all get to their end: a pack.json, an export's
- * manifest or a verify report must never claim prefixes nobody read.
+ * manifest or a verify report must never claim keys nobody read.
  */
 export function assertCovered(
   job: { job: string; jobId: string },
   planned: readonly Partition[],
-  covered: ReadonlyArray<Partition | undefined>,
+  covered: ReadonlyArray<readonly Partition[] | undefined>,
 ): void {
-  const missing = uncoveredPrefixes(planned, covered);
+  const missing = [...new Set(uncoveredRanges(planned, covered).map((u) => u.hh))];
   if (!missing.length) return;
   const span = missing.length === 1 ? missing[0] : `${missing[0]}..${missing.at(-1)} (${missing.length})`;
   throw new InputError(

@@ -40,13 +40,34 @@ export interface PackManifest {
   reused: number;
 }
 
-/** One partition task's share of a pack's manifest: its prefixes' chunks and counts. */
-export type PackPart = Pick<PackManifest, 'prefixes' | 'items' | 'reused'>;
+/**
+ * One task run's share of a pack's manifest: its prefixes' chunks and counts. A run a deadline
+ * stopped inside a prefix holds the chunks it wrote; its continuation's share goes on at
+ * `firstChunk`.
+ */
+export interface PackPart extends Pick<PackManifest, 'items' | 'reused'> {
+  prefixes: Record<string, { lastKeys: string[]; firstChunk?: number }>;
+}
 
-/** pack.json from its partitions' shares (disjoint ranges of prefixes). */
+/** pack.json from its task runs' shares (disjoint ranges of keys). */
 export function mergePackParts(table: string, createdMs: number, parts: readonly PackPart[]): PackManifest {
+  const pieces = new Map<string, Array<{ lastKeys: string[]; firstChunk?: number }>>();
+  for (const part of parts)
+    for (const [hh, piece] of Object.entries(part.prefixes))
+      pieces.set(hh, [...(pieces.get(hh) ?? []), piece]);
   const prefixes: PackManifest['prefixes'] = {};
-  for (const part of parts) Object.assign(prefixes, part.prefixes);
+  for (const hh of [...pieces.keys()].sort()) {
+    const lastKeys: string[] = [];
+    for (const piece of (pieces.get(hh) ?? []).sort((a, b) => (a.firstChunk ?? 0) - (b.firstChunk ?? 0))) {
+      // Chunk numbers are positions in lastKeys: a hole or overlap would send readers to the wrong chunk.
+      if ((piece.firstChunk ?? 0) !== lastKeys.length)
+        throw new Error(
+          `Pack shares of prefix ${hh} do not follow on: chunk ${piece.firstChunk ?? 0} after ${lastKeys.length}`,
+        );
+      lastKeys.push(...piece.lastKeys);
+    }
+    prefixes[hh] = { lastKeys };
+  }
   return {
     format: PACK_FORMAT,
     table,

@@ -1,10 +1,30 @@
 import { InputError } from './errors';
 import { HASH_PREFIXES } from './object-key';
+import { compareObjectKeys } from './pack-format';
 
-/** A range of hash prefixes, both ends included: the unit of a parallel or distributed restore. */
+/**
+ * A range of hash prefixes, both ends included: the unit of a parallel or distributed job. Its
+ * ends can cut into a prefix at an object key, so a task can carry on where a deadline stopped it
+ * and a prefix too big for one task can be shared by several.
+ */
 export interface Partition {
   from: string;
   to: string;
+  /** In `from`, only object keys after this one (S3 listing order). */
+  after?: string;
+  /** In `to`, only object keys up to this one, inclusive. */
+  until?: string;
+}
+
+/** Object keys after `after` and up to `until` (either open when absent). */
+export interface KeyRange {
+  after?: string;
+  until?: string;
+}
+
+/** One hash prefix, or a cut of one: what a scan lists in one go. */
+export interface PrefixRange extends KeyRange {
+  hh: string;
 }
 
 export const WHOLE: Partition = { from: '00', to: 'ff' };
@@ -36,3 +56,41 @@ export function prefixesOf(partition: Partition): string[] {
 
 export const inPartition = (partition: Partition, prefix: string): boolean =>
   prefix >= partition.from && prefix <= partition.to;
+
+/** The prefixes of some ranges, in order, each with the object-key bounds that apply to it. */
+export function prefixRanges(ranges: readonly Partition[]): PrefixRange[] {
+  return ranges.flatMap((r) =>
+    prefixesOf(r).map((hh) => ({
+      hh,
+      ...(hh === r.from && r.after !== undefined ? { after: r.after } : {}),
+      ...(hh === r.to && r.until !== undefined ? { until: r.until } : {}),
+    })),
+  );
+}
+
+export function inKeyRange(objectKey: string, range: KeyRange): boolean {
+  return (
+    (range.after === undefined || compareObjectKeys(objectKey, range.after) > 0) &&
+    (range.until === undefined || compareObjectKeys(objectKey, range.until) <= 0)
+  );
+}
+
+/** Prefix ranges as few partitions: consecutive prefixes with no cut between them merge. */
+export function compactRanges(units: readonly PrefixRange[]): Partition[] {
+  const out: Partition[] = [];
+  for (const u of units) {
+    const last = out.at(-1);
+    const next = HASH_PREFIXES[HASH_PREFIXES.indexOf(last?.to ?? '') + 1];
+    if (last && last.until === undefined && u.after === undefined && next === u.hh) {
+      last.to = u.hh;
+      if (u.until !== undefined) last.until = u.until;
+    } else
+      out.push({
+        from: u.hh,
+        to: u.hh,
+        ...(u.after !== undefined ? { after: u.after } : {}),
+        ...(u.until !== undefined ? { until: u.until } : {}),
+      });
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import type { RestoreJobRequest } from './aws/jobs/restore-job';
 import { InputError } from './errors';
 import { eventFields, eventLocation, eventString, eventWhole } from './event-fields';
+import { MAX_PARTITIONS } from './job-parts';
 import type { ItemKey } from './object-key';
 import { parseInstant } from './time-arg';
 
@@ -39,7 +40,7 @@ export function parseRestoreEvent(event: RestoreEvent, nowMs = Date.now()): Rest
   }
   const concurrency = eventWhole(e, 'concurrency', 'restore', { min: 1, max: 1024 });
   const maxWcu = eventWhole(e, 'maxWcu', 'restore', { min: 1, max: 10_000_000 });
-  const partitions = eventWhole(e, 'partitions', 'restore', { min: 1, max: 256 });
+  const partitions = eventWhole(e, 'partitions', 'restore', { min: 1, max: MAX_PARTITIONS });
   return {
     source: eventLocation(e, 'restore'),
     atMs: event.at === undefined ? nowMs : parseInstant('at', String(event.at)),

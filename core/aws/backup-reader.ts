@@ -4,8 +4,15 @@ import type { ChangeMeta } from '../change-record';
 import { type Deadline, NO_DEADLINE } from '../job-model';
 import { type Log, silentLog } from '../log';
 import { type BackupLocation, itemsRoot } from '../object-key';
-import type { PackEntry } from '../pack-format';
-import { type Partition, prefixesOf, WHOLE } from '../partition';
+import { compareObjectKeys, type PackEntry } from '../pack-format';
+import {
+  compactRanges,
+  type KeyRange,
+  type Partition,
+  type PrefixRange,
+  prefixRanges,
+  WHOLE,
+} from '../partition';
 import { DEFAULT_CLOCK_SKEW_MS, type ListedVersion } from '../select-version';
 import { TaskPool } from '../task-pool';
 import { type ItemAsOf, itemFromVersion, type VersionAsOf, versionAsOf } from './items-as-of';
@@ -50,18 +57,24 @@ export interface SingleItem extends ScannedItem {
   metas: Map<string, ChangeMeta | undefined>;
 }
 
-/** What a job does with one hash prefix of a scan. */
+/** What a job does with one hash prefix (or a cut of one) of a scan. */
 export interface PrefixVisit<I> {
   /** Each object key of the prefix (with its versions), or each item as of T. */
   item(item: I): Promise<void> | void;
-  /** After the prefix's last item was handled. */
-  end?(): Promise<void> | void;
+  /**
+   * After the last item was handled, with the object keys the scan went through: the prefix
+   * range's own bounds, or, when the deadline stopped it, up to the last key handled. Work for
+   * keys the listing did not show (a target's extra items) belongs to exactly this range.
+   */
+  end?(done: KeyRange): Promise<void> | void;
 }
 
 export interface ScanRequest {
   atMs: number;
   /** @default WHOLE (all 256 hash prefixes) */
   partition?: Partition;
+  /** Several ranges, in order, instead of `partition` (a continuation's rest). */
+  ranges?: readonly Partition[];
   /** Take chosen versions' bodies from this pack where it holds them (see openPack). */
   pack?: Pack;
   /**
@@ -69,7 +82,7 @@ export interface ScanRequest {
    * otherwise items of a prefix are handled in parallel. Reads run ahead either way.
    */
   ordered?: boolean;
-  /** Checked before each prefix starts: once true, no new prefix starts (see ScanStats.stoppedAt). */
+  /** Checked before each object key: once true, no new key starts (see ScanStats.remaining). */
   deadline?: Deadline;
 }
 
@@ -78,11 +91,10 @@ export interface ScanStats {
   keys: number;
   /** Versions and delete markers listed. */
   versions: number;
-  /**
-   * The first prefix not started, when the deadline stopped the scan: every prefix before it
-   * was handled to its end, none from it on was touched, so a continuation starts there.
-   */
-  stoppedAt?: string;
+  /** What the scan went through to the end: every key in these ranges was handled. */
+  covered: Partition[];
+  /** What the deadline kept it from: a continuation scans exactly these (empty when done). */
+  remaining: Partition[];
 }
 
 // How the request budget is spread: prefixes listed at once, and reads running per prefix.
@@ -119,10 +131,13 @@ export class BackupReader {
   }
 
   /** Every item of a partition as of T, handed to the visit its prefix's `visit` returns. */
-  scan(req: ScanRequest, visit: (hh: string) => PrefixVisit<ScannedItem>): Promise<ScanStats> {
+  scan(
+    req: ScanRequest,
+    visit: (hh: string, range: KeyRange) => PrefixVisit<ScannedItem>,
+  ): Promise<ScanStats> {
     const asOf = { atMs: req.atMs, clockSkewMs: this.clockSkewMs };
-    return this.walk(req.partition ?? WHOLE, req, (hh) => {
-      const v = visit(hh);
+    return this.walk(req.ranges ?? [req.partition ?? WHOLE], req, (hh, range) => {
+      const v = visit(hh, range);
       const cursor = req.pack && new PackCursor(this.s3, this.loc, req.pack, hh, this.log);
       return {
         prepare: async (group) => cursor?.find(group.objectKey),
@@ -141,24 +156,25 @@ export class BackupReader {
           };
         },
         use: (item) => v.item(item),
-        end: () => v.end?.(),
+        end: (done) => v.end?.(done),
       };
     });
   }
 
-  /** Every object key of a partition with its versions (for jobs that are not "as of T"). */
+  /** Every object key of some ranges with its versions (for jobs that are not "as of T"). */
   eachKey(
-    partition: Partition,
-    visit: (hh: string) => PrefixVisit<KeyVersions>,
+    ranges: Partition | readonly Partition[],
+    visit: (hh: string, range: KeyRange) => PrefixVisit<KeyVersions>,
     deadline?: Deadline,
   ): Promise<ScanStats> {
-    return this.walk(partition, deadline ? { deadline } : {}, (hh) => {
-      const v = visit(hh);
+    const list = 'from' in ranges ? [ranges] : ranges;
+    return this.walk(list, deadline ? { deadline } : {}, (hh, range) => {
+      const v = visit(hh, range);
       return {
         prepare: async () => undefined,
         read: async (group) => group,
         use: (group) => v.item(group),
-        end: () => v.end?.(),
+        end: (done) => v.end?.(done),
       };
     });
   }
@@ -196,51 +212,100 @@ export class BackupReader {
   }
 
   /**
-   * The prefix loop every scan shares. Per prefix: the listing, one key at a time; `prepare` in
-   * listing order (a pack cursor must be walked that way); `read` run ahead in parallel; `use`
-   * in parallel, or in listing order when `ordered`; then `end`.
+   * The prefix loop every scan shares. Per prefix range: the listing, one key at a time;
+   * `prepare` in listing order (a pack cursor must be walked that way); `read` run ahead in
+   * parallel; `use` in parallel, or in listing order when `ordered`; then `end`. The deadline is
+   * checked before each key, so a task stops within one key's reads however big a prefix is.
    */
   private async walk<P, R>(
-    partition: Partition,
+    ranges: readonly Partition[],
     { ordered = false, deadline = NO_DEADLINE }: { ordered?: boolean; deadline?: Deadline },
-    open: (hh: string) => Walker<P, R>,
+    open: (hh: string, range: KeyRange) => Walker<P, R>,
   ): Promise<ScanStats> {
-    const stats: ScanStats = { keys: 0, versions: 0 };
-    const prefixes = prefixesOf(partition);
-    const parallel = Math.max(1, Math.min(MAX_PREFIXES, prefixes.length, this.concurrency));
+    let keys = 0;
+    let versions = 0;
+    const units = prefixRanges(ranges);
+    const covered: PrefixRange[] = [];
+    const remaining: PrefixRange[] = [];
+    const parallel = Math.max(1, Math.min(MAX_PREFIXES, units.length, this.concurrency));
     // Reads queued per prefix: enough to keep the request budget busy, bounded so memory is too.
     const ahead = Math.max(2, Math.ceil((2 * this.concurrency) / parallel));
     const pool = new TaskPool(parallel);
-    for (const hh of prefixes) {
+    for (const unit of units) {
       if (deadline()) {
-        stats.stoppedAt = hh;
-        break;
+        remaining.push(unit);
+        continue;
       }
       await pool.submit(async () => {
-        const w = open(hh);
-        const run = ordered
-          ? new InOrder<R>(ahead, (r) => w.use(r))
-          : new Unordered<R>(ahead, (r) => w.use(r));
-        for await (const group of listKeyVersions(this.s3, this.loc.bucket, `${itemsRoot(this.loc)}${hh}/`)) {
-          stats.keys++;
-          stats.versions += group.versions.length;
-          const p = await w.prepare(group);
-          await run.add(() => w.read(group, p));
-        }
-        await run.finish();
-        await w.end();
+        const out = await this.walkUnit(unit, { ordered, deadline, ahead }, open(unit.hh, keyRangeOf(unit)));
+        keys += out.keys;
+        versions += out.versions;
+        if (out.done) covered.push(out.done);
+        if (out.rest) remaining.push(out.rest);
       });
     }
     await pool.drain();
-    return stats;
+    const order = (a: PrefixRange, b: PrefixRange) => (a.hh < b.hh ? -1 : a.hh > b.hh ? 1 : 0);
+    return {
+      keys,
+      versions,
+      covered: compactRanges(covered.sort(order)),
+      remaining: compactRanges(remaining.sort(order)),
+    };
+  }
+
+  /** One prefix range of a walk: what it went through, and what the deadline left of it. */
+  private async walkUnit<P, R>(
+    unit: PrefixRange,
+    { ordered, deadline, ahead }: { ordered: boolean; deadline: Deadline; ahead: number },
+    w: Walker<P, R>,
+  ): Promise<{ keys: number; versions: number; done?: PrefixRange; rest?: PrefixRange }> {
+    const run = ordered ? new InOrder<R>(ahead, (r) => w.use(r)) : new Unordered<R>(ahead, (r) => w.use(r));
+    let keys = 0;
+    let versions = 0;
+    let last: string | undefined;
+    let stopped = false;
+    const listing = listKeyVersions(this.s3, this.loc.bucket, `${itemsRoot(this.loc)}${unit.hh}/`, {
+      ...(unit.after !== undefined ? { startAfterKey: unit.after } : {}),
+    });
+    for await (const group of listing) {
+      // KeyMarker alone: S3 starts after the key, radosgw with the key's own versions. Skip them.
+      if (unit.after !== undefined && compareObjectKeys(group.objectKey, unit.after) <= 0) continue;
+      if (unit.until !== undefined && compareObjectKeys(group.objectKey, unit.until) > 0) break;
+      if (deadline()) {
+        stopped = true;
+        break;
+      }
+      keys++;
+      versions += group.versions.length;
+      const p = await w.prepare(group);
+      await run.add(() => w.read(group, p));
+      last = group.objectKey;
+    }
+    await run.finish();
+    if (!stopped) {
+      await w.end(keyRangeOf(unit));
+      return { keys, versions, done: unit };
+    }
+    // Cut: handled through `last`; the rest of the range is a continuation's.
+    const rest = { ...unit, ...(last !== undefined ? { after: last } : {}) };
+    if (last === undefined) return { keys, versions, rest };
+    const done = { ...unit, until: last };
+    await w.end(keyRangeOf(done));
+    return { keys, versions, done, rest };
   }
 }
+
+const keyRangeOf = (u: PrefixRange): KeyRange => ({
+  ...(u.after !== undefined ? { after: u.after } : {}),
+  ...(u.until !== undefined ? { until: u.until } : {}),
+});
 
 interface Walker<P, R> {
   prepare(group: KeyVersions): Promise<P>;
   read(group: KeyVersions, prepared: P): Promise<R>;
   use(result: R): Promise<void> | void;
-  end(): Promise<void> | void;
+  end(done: KeyRange): Promise<void> | void;
 }
 
 /** Reads and uses in parallel, at most `size` at once. */

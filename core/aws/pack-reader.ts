@@ -1,4 +1,5 @@
 import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { splitByKeys } from '../job-parts';
 import type { Log } from '../log';
 import type { BackupLocation } from '../object-key';
 import {
@@ -12,6 +13,7 @@ import {
   packManifestKey,
   packsRoot,
 } from '../pack-format';
+import { type Partition, prefixesOf } from '../partition';
 import { readJsonIfExists, readObjectIfExists } from './version-store';
 
 /** A finished pack, ready to read. */
@@ -101,4 +103,18 @@ export class PackCursor {
       });
     }
   }
+}
+
+/**
+ * `count` task ranges of `range` (job-parts' splitByKeys): more tasks than prefixes cut prefixes
+ * at the chunk boundaries of the pack best suited to `atMs`, read only when needed.
+ */
+export async function splitForJob(
+  s3: S3Client,
+  loc: BackupLocation,
+  at: { atMs: number; range: Partition; count: number },
+): Promise<Partition[]> {
+  if (at.count <= prefixesOf(at.range).length) return splitByKeys(at.range, at.count);
+  const pack = await openPack(s3, loc, at.atMs);
+  return splitByKeys(at.range, at.count, pack && ((hh) => pack.manifest.prefixes[hh]?.lastKeys));
 }

@@ -5,7 +5,7 @@ import { InputError } from '../errors';
 import type { Deadline } from '../job-model';
 import type { Log } from '../log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
-import { type Partition, WHOLE } from '../partition';
+import { inKeyRange, type Partition, WHOLE } from '../partition';
 import { RateLimiter } from '../rate-limiter';
 import type { TableManifest } from '../table-manifest';
 import { TaskPool } from '../task-pool';
@@ -33,6 +33,8 @@ export interface RestoreRequest {
   /** Only these items; otherwise every item of `partition`. */
   keys?: ItemKey[];
   partition?: Partition;
+  /** Several ranges instead of `partition` (a job continuation's rest). */
+  ranges?: Partition[];
   dryRun?: boolean;
   /** Required to write into the source table itself. */
   inPlace?: boolean;
@@ -67,8 +69,10 @@ export interface RestoreSummary extends RequestSummary {
   warnings: string[];
   /** A few object keys of each planned action (dry runs), so the plan can be checked by eye. */
   samples?: { put: string[]; delete: string[] };
-  /** Set when the deadline stopped the restore: the first hash prefix it did not restore. */
-  resumeFrom?: string;
+  /** What the restore went through to the end (absent for `keys`, which has no ranges). */
+  covered?: Partition[];
+  /** Set when the deadline stopped the restore: what a continuation restores. */
+  remaining?: Partition[];
 }
 
 export interface RestoreDeps {
@@ -78,7 +82,7 @@ export interface RestoreDeps {
   /** Called as items are decided, for progress display. */
   onProgress?: (summary: Readonly<RestoreSummary>) => void;
   now?: () => number;
-  /** Once true, no new hash prefix starts (see RestoreSummary.resumeFrom). */
+  /** Once true, no new object key starts (see RestoreSummary.remaining). */
   deadline?: Deadline;
 }
 
@@ -142,7 +146,13 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
     : await restorePartition(reader, { ...target, deadline: deps.deadline }, req, summary);
   await writer.flush();
   Object.assign(summary, requestSummary(reader.tally), { durationMs: Date.now() - started });
-  deps.log.info('restore finished', { ...summary, samples: undefined });
+  // Ranges name object keys (item keys): never in the logs.
+  deps.log.info('restore finished', {
+    ...summary,
+    samples: undefined,
+    covered: undefined,
+    remaining: undefined,
+  });
   return summary;
 }
 
@@ -233,7 +243,6 @@ async function restorePartition(
   req: RestoreRequest,
   summary: RestoreSummary,
 ): Promise<number> {
-  const partition = req.partition ?? WHOLE;
   const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
   if (pack) summary.pack = pack.id;
   // The target is read once per job, by its prepare tasks (restore-job.ts), never per partition.
@@ -246,7 +255,7 @@ async function restorePartition(
   try {
     const scan = {
       atMs: req.atMs,
-      partition,
+      ranges: req.ranges ?? [req.partition ?? WHOLE],
       ...(pack ? { pack } : {}),
       ...(target.deadline ? { deadline: target.deadline } : {}),
     };
@@ -262,13 +271,15 @@ async function restorePartition(
           await target.apply(item, entry, () => entry?.key ?? {});
         },
         // Left over: target items the backup never saw. Rewind makes the table equal to T: drop them.
-        end: async () => {
+        end: async (done) => {
           for (const [objectKey, entry] of await current())
-            await target.apply({ objectKey, known: false }, entry, () => entry.key);
+            if (inKeyRange(objectKey, done))
+              await target.apply({ objectKey, known: false }, entry, () => entry.key);
         },
       };
     });
-    if (stats.stoppedAt) summary.resumeFrom = stats.stoppedAt;
+    summary.covered = stats.covered;
+    if (stats.remaining.length) summary.remaining = stats.remaining;
     return stats.versions;
   } finally {
     await snapshot?.dispose();

@@ -25,7 +25,7 @@ import {
   type TaskOutcome,
   taskId,
 } from '../../job-model';
-import { assertCovered, coveredRange, splitRange } from '../../job-parts';
+import { assertCovered, MAX_PARTITIONS } from '../../job-parts';
 import { type Partition, WHOLE } from '../../partition';
 import { parseInstant } from '../../time-arg';
 import { BackupReader, type ScanRequest } from '../backup-reader';
@@ -33,6 +33,7 @@ import type { ExportRequest, ExportSummary } from '../export-as-of';
 import { folderTarget, type GzipSink, openGzipSink, putWhole, singleTarget } from '../export-files';
 import { gapWarnings } from '../gap-store';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
+import { splitForJob } from '../pack-reader';
 import { addRequests, counted, type RequestSummary, RequestTally, requestSummary } from '../request-tally';
 import { checkRestore } from '../restore';
 import type { JobContext, JobDefinition } from '../run-job';
@@ -49,11 +50,13 @@ interface ExportParams {
 
 interface ExportTask {
   partition: Partition;
+  /** A continuation's share: what the runs before it left (see ScanStats.remaining). */
+  rest?: Partition[];
 }
 
 /** A task run's stored result: its data files (folder form), counts, coverage and requests. */
 interface ExportTaskResult extends RequestSummary {
-  covered?: Partition;
+  covered: Partition[];
   items: number;
   versionsScanned: number;
   files: DataFileEntry[];
@@ -64,7 +67,8 @@ interface Written {
   items: number;
   versions: number;
   files: DataFileEntry[];
-  stoppedAt?: string | undefined;
+  remaining: Partition[];
+  covered: Partition[];
 }
 
 /**
@@ -87,7 +91,11 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
       `Expected \`--out\` to be a folder (ending in /) with \`--partitions\` ${count}: one file is written by one task`,
     );
   }
-  const ranges = splitRange(req.partition ?? WHOLE, count);
+  const ranges = await splitForJob(ctx.s3, req.source, {
+    atMs: req.atMs,
+    range: req.partition ?? WHOLE,
+    count,
+  });
   const warnings = await gapWarnings(ctx.s3, req.source, req.atMs);
   const ref: JobRef = { job: 'export', jobId: newJobId('export', startedMs), ...req.source };
   const exportId = isFolder(dest) ? newExportId(startedMs) : undefined;
@@ -140,7 +148,11 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
   const s3 = counted(ctx.s3, reader.tally);
   const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
   const range = task.params.partition;
-  const scan: ScanRequest = { atMs: req.atMs, partition: range, ...(pack ? { pack } : {}) };
+  const scan: ScanRequest = {
+    atMs: req.atMs,
+    ranges: task.params.rest ?? [range],
+    ...(pack ? { pack } : {}),
+  };
   const written =
     isFolder(params.dest) && params.exportId
       ? await writeDataFiles(s3, reader, {
@@ -150,17 +162,16 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
           exportId: params.exportId,
         })
       : await writeOneFile(s3, reader, scan, params.dest);
-  const covered = coveredRange(range, written.stoppedAt);
   const result: ExportTaskResult = {
     items: written.items,
     versionsScanned: written.versions,
     files: written.files,
     ...requestSummary(reader.tally),
-    ...(covered ? { covered } : {}),
+    covered: written.covered,
   };
   await saveTaskResult(ctx.s3, task, result);
-  return written.stoppedAt
-    ? continueTask(task, { partition: { from: written.stoppedAt, to: range.to } })
+  return written.remaining.length
+    ? continueTask(task, { partition: range, rest: written.remaining })
     : { done: true, id: task.id };
 }
 
@@ -170,13 +181,14 @@ async function writeDataFiles(
   reader: BackupReader,
   out: { scan: ScanRequest; dest: FolderDestination; exportId: string },
 ): Promise<Written> {
-  const written: Written = { items: 0, versions: 0, files: [] };
+  const written = { items: 0, files: [] as DataFileEntry[] };
   const open = new Set<GzipSink>();
   if (out.dest.kind === 'dir')
     await mkdir(join(out.dest.path, exportRoot(out.dest, out.exportId), 'data'), { recursive: true });
   try {
-    const stats = await reader.scan(out.scan, (hh) => {
-      const key = dataFileKey(out.dest, out.exportId, hh);
+    const stats = await reader.scan(out.scan, (hh, range) => {
+      // Named by where the listing starts: a continuation's file never replaces one before it.
+      const key = dataFileKey(out.dest, out.exportId, hh, range.after);
       let sink: GzipSink | undefined;
       let itemCount = 0;
       return {
@@ -198,7 +210,7 @@ async function writeDataFiles(
         },
       };
     });
-    return { ...written, versions: stats.versions, stoppedAt: stats.stoppedAt };
+    return { ...written, versions: stats.versions, remaining: stats.remaining, covered: stats.covered };
   } catch (err) {
     await Promise.all([...open].map((sink) => sink.abort()));
     throw err;
@@ -225,7 +237,7 @@ async function writeOneFile(
       },
     }));
     await sink.close();
-    return { items, versions: stats.versions, files: [] };
+    return { items, versions: stats.versions, files: [], remaining: stats.remaining, covered: stats.covered };
   } catch (err) {
     await sink.abort();
     throw err;
@@ -337,7 +349,7 @@ export function parseExportEvent(
   const at = e.at;
   if (at !== undefined && typeof at !== 'string' && typeof at !== 'number')
     throw new InputError(`Expected "at" in the export event to be a time, got ${JSON.stringify(at)}`);
-  const partitions = eventWhole(e, 'partitions', 'export', { min: 1, max: 256 });
+  const partitions = eventWhole(e, 'partitions', 'export', { min: 1, max: MAX_PARTITIONS });
   const concurrency = eventWhole(e, 'concurrency', 'export', { min: 1, max: 1024 });
   const usePack = eventBoolean(e, 'usePack', 'export');
   return {

@@ -9,7 +9,7 @@ import {
   type TaskOutcome,
   taskId,
 } from '../../job-model';
-import { assertCovered, coveredRange } from '../../job-parts';
+import { assertCovered } from '../../job-parts';
 import type { BackupLocation } from '../../object-key';
 import {
   Chunker,
@@ -37,6 +37,8 @@ export interface PackJobRequest {
   partitions?: number;
   /** Most S3 requests in flight in one task. @default 32 */
   concurrency?: number;
+  /** Uncompressed bytes per chunk (tests make many small chunks). @default CHUNK_BYTES (256 KiB) */
+  chunkBytes?: number;
 }
 
 export interface PackSummary extends RequestSummary {
@@ -58,16 +60,21 @@ interface PackParams {
   createdMs: number;
   previous?: string;
   concurrency?: number;
+  chunkBytes?: number;
   startedMs: number;
 }
 
 interface PackTask {
   partition: Partition;
+  /** A continuation's share: what the runs before it left (see ScanStats.remaining). */
+  rest?: Partition[];
+  /** Per prefix a run before stopped inside: the number its next chunk takes. */
+  nextChunk?: Record<string, number>;
 }
 
 /** A task run's stored result: its share of pack.json, what it covered, its requests. */
 interface PackTaskResult extends PackPart, RequestSummary {
-  covered?: Partition;
+  covered: Partition[];
 }
 
 const locOf = (ref: JobRef): BackupLocation => ({ bucket: ref.bucket, prefix: ref.prefix, table: ref.table });
@@ -86,6 +93,7 @@ async function plan(ctx: JobContext, req: PackJobRequest): Promise<JobPlan<PackP
     createdMs,
     ...(previous ? { previous: previous.id } : {}),
     ...(req.concurrency ? { concurrency: req.concurrency } : {}),
+    ...(req.chunkBytes ? { chunkBytes: req.chunkBytes } : {}),
     startedMs,
   };
   await putJobJson(ctx.s3, ref, 'plan.json', params);
@@ -113,7 +121,7 @@ const paramsOf = (ctx: JobContext, ref: JobRef) => readPlanParams<PackParams>(ct
  */
 async function partition(ctx: JobContext, task: JobTask<PackTask>): Promise<TaskOutcome<PackTask>> {
   const params = await paramsOf(ctx, task);
-  const range = task.params.partition;
+  const { partition: range, rest, nextChunk = {} } = task.params;
   const reader = new BackupReader(ctx.s3, locOf(task), {
     ...(params.concurrency ? { concurrency: params.concurrency } : {}),
     log: ctx.log,
@@ -124,37 +132,45 @@ async function partition(ctx: JobContext, task: JobTask<PackTask>): Promise<Task
   const stats = await reader.scan(
     {
       atMs: params.createdMs,
-      partition: range,
+      ranges: rest ?? [range],
       // Items in listing order: a chunk holds a run of object keys, and readers walk them in order.
       ordered: true,
       ...(previous ? { pack: previous } : {}),
       ...(ctx.deadline ? { deadline: ctx.deadline } : {}),
     },
-    (hh) => prefixWriter(s3, reader, { id: params.packId, hh, share }),
+    (hh) =>
+      prefixWriter(s3, reader, {
+        id: params.packId,
+        hh,
+        share,
+        firstChunk: nextChunk[hh] ?? 0,
+        chunkBytes: params.chunkBytes,
+      }),
   );
-  const covered = coveredRange(range, stats.stoppedAt);
-  const result: PackTaskResult = {
-    ...share,
-    ...requestSummary(reader.tally),
-    ...(covered ? { covered } : {}),
-  };
+  const result: PackTaskResult = { ...share, ...requestSummary(reader.tally), covered: stats.covered };
   await saveTaskResult(ctx.s3, task, result);
-  return stats.stoppedAt
-    ? continueTask(task, { partition: { from: stats.stoppedAt, to: range.to } })
-    : { done: true, id: task.id };
+  if (!stats.remaining.length) return { done: true, id: task.id };
+  // A prefix cut by the deadline goes on with the chunk after this run's last.
+  const next: Record<string, number> = {};
+  for (const r of stats.remaining) {
+    const piece = share.prefixes[r.from];
+    if (r.after !== undefined)
+      next[r.from] = piece ? (piece.firstChunk ?? 0) + piece.lastKeys.length : (nextChunk[r.from] ?? 0);
+  }
+  return continueTask(task, { partition: range, rest: stats.remaining, nextChunk: next });
 }
 
 /** One prefix of a pack: its items' entries, in listing order, cut into chunks. */
 function prefixWriter(
   s3: S3Client,
   reader: BackupReader,
-  at: { id: string; hh: string; share: PackPart },
+  at: { id: string; hh: string; share: PackPart; firstChunk: number; chunkBytes?: number | undefined },
 ): PrefixVisit<ScannedItem> {
   const loc = reader.loc;
-  const chunker = new Chunker();
+  const chunker = new Chunker(at.chunkBytes);
   const lastKeys: string[] = [];
   const put = async (entries: PackEntry[]) => {
-    const n = lastKeys.length;
+    const n = at.firstChunk + lastKeys.length;
     lastKeys.push((entries.at(-1) as PackEntry).objectKey);
     await s3.send(
       new PutObjectCommand({
@@ -177,7 +193,8 @@ function prefixWriter(
     end: async () => {
       const last = chunker.take();
       if (last) await put(last);
-      if (lastKeys.length) at.share.prefixes[at.hh] = { lastKeys };
+      if (lastKeys.length)
+        at.share.prefixes[at.hh] = { lastKeys, ...(at.firstChunk ? { firstChunk: at.firstChunk } : {}) };
     },
   };
 }

@@ -8,11 +8,12 @@ import {
   type TaskOutcome,
   taskId,
 } from '../../job-model';
-import { assertCovered, coveredRange } from '../../job-parts';
+import { assertCovered } from '../../job-parts';
 import { hashPrefixOf, type ItemKey, objectKeyFor } from '../../object-key';
-import { type Partition, splitPartitions } from '../../partition';
+import { type Partition, splitPartitions, WHOLE } from '../../partition';
 import { keyNames } from '../../table-manifest';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
+import { splitForJob } from '../pack-reader';
 import { addRequests } from '../request-tally';
 import {
   checkRestore,
@@ -45,7 +46,8 @@ interface RestoreParams {
 
 type RestoreTask =
   | { kind: 'spill'; segment: number }
-  | { kind: 'restore'; partition: Partition; keys?: ItemKey[] };
+  /** `rest`: a continuation's share, what the runs before it left (see ScanStats.remaining). */
+  | { kind: 'restore'; partition: Partition; rest?: Partition[]; keys?: ItemKey[] };
 
 export interface RestoreJobSummary extends RestoreSummary {
   jobId: string;
@@ -87,8 +89,10 @@ async function plan(ctx: JobContext, req: RestoreJobRequest): Promise<JobPlan<Re
     params: p,
   });
   const units = keys
-    ? keyUnits(req, count, keys)
-    : splitPartitions(count).map((partition) => ({ partition }));
+    ? keyUnits(req, Math.min(count, 256), keys)
+    : (await splitForJob(ctx.s3, req.source, { atMs: req.atMs, range: WHOLE, count })).map((partition) => ({
+        partition,
+      }));
   return {
     ...ref,
     step: 'finish',
@@ -149,20 +153,19 @@ async function partition(
   const summary = await restore(ctx, {
     ...params.request,
     partition: unit.partition,
+    ...(unit.rest ? { ranges: unit.rest } : {}),
     ...(unit.keys ? { keys: unit.keys } : {}),
     ...(targetView ? { targetView } : {}),
   });
   // What this run finished: a finish with a hole in it must refuse, not report success.
-  const covered = coveredRange(unit.partition, summary.resumeFrom);
-  await saveTaskResult(ctx.s3, task, { ...summary, ...(covered ? { covered } : {}) });
-  return summary.resumeFrom
-    ? continueTask(task, { ...unit, partition: { from: summary.resumeFrom, to: unit.partition.to } })
-    : { done: true, id: task.id };
+  const { remaining, covered, ...rest } = summary;
+  await saveTaskResult(ctx.s3, task, { ...rest, covered: unit.keys ? [unit.partition] : (covered ?? []) });
+  return remaining ? continueTask(task, { ...unit, rest: remaining }) : { done: true, id: task.id };
 }
 
 async function finish(ctx: JobContext, p: JobPlan<RestoreParams, RestoreTask>): Promise<RestoreJobSummary> {
   const params = await paramsOf(ctx, p);
-  const results = await readTaskResults<RestoreSummary & { covered?: Partition }>(ctx.s3, p, 'partition');
+  const results = await readTaskResults<RestoreSummary & { covered: Partition[] }>(ctx.s3, p, 'partition');
   const planned = p.partitions.flatMap((t) => (t.params.kind === 'restore' ? [t.params.partition] : []));
   assertCovered(
     p,

@@ -12,10 +12,10 @@ import {
   type TaskOutcome,
   taskId,
 } from '../../job-model';
-import { assertCovered, coveredRange, splitRange } from '../../job-parts';
+import { assertCovered, MAX_PARTITIONS } from '../../job-parts';
 import { countForTable, type MetricSink } from '../../metrics';
 import { type BackupLocation, decodeObjectKey, HASH_PREFIXES, type ItemKey } from '../../object-key';
-import type { Partition } from '../../partition';
+import { inKeyRange, type Partition } from '../../partition';
 import { DEFAULT_CLOCK_SKEW_MS } from '../../select-version';
 import { keyNames } from '../../table-manifest';
 import { assertAnswerable } from '../backup-check';
@@ -23,6 +23,7 @@ import { BackupReader } from '../backup-reader';
 import { lastBackfillStart, listGaps } from '../gap-store';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
 import { requireManifest } from '../manifest-store';
+import { splitForJob } from '../pack-reader';
 import type { JobContext, JobDefinition } from '../run-job';
 import { imageHash, type TargetEntry } from '../target-snapshot';
 import { runSpillTask, SpillView, spillSegmentsFor } from '../target-spill';
@@ -48,11 +49,14 @@ interface VerifyParams {
   startedMs: number;
 }
 
-type VerifyTask = { kind: 'spill'; segment: number } | { kind: 'compare'; partition: Partition };
+type VerifyTask =
+  | { kind: 'spill'; segment: number }
+  /** `rest`: a continuation's share, what the runs before it left (see ScanStats.remaining). */
+  | { kind: 'compare'; partition: Partition; rest?: Partition[] };
 
 /** A compare task run's stored result. */
 interface VerifyTaskResult {
-  covered?: Partition;
+  covered: Partition[];
   checked: number;
   counts: Record<DriftKind, number>;
   samples: Drift[];
@@ -68,10 +72,11 @@ async function plan(ctx: JobContext, req: VerifyRequest): Promise<JobPlan<Verify
   const manifest = await requireManifest(ctx.s3, req.source);
   await assertAnswerable(ctx.s3, req.source, manifest, [{ flag: 'now', atMs: startedMs }], startedMs);
   const sampledPrefixes = Math.max(1, Math.round((256 * percent) / 100));
-  const ranges = splitRange(
-    { from: '00', to: HASH_PREFIXES[sampledPrefixes - 1] as string },
-    req.partitions ?? 1,
-  );
+  const ranges = await splitForJob(ctx.s3, req.source, {
+    atMs: startedMs,
+    range: { from: '00', to: HASH_PREFIXES[sampledPrefixes - 1] as string },
+    count: req.partitions ?? 1,
+  });
   const spillSegments = req.spillSegments ?? (await spillSegmentsFor(ctx.dynamodb, req.source.table, 1));
   const ref: JobRef = { job: 'verify', jobId: newJobId('verify', startedMs), ...req.source };
   const params: VerifyParams = {
@@ -140,7 +145,7 @@ async function partition(ctx: JobContext, task: JobTask<VerifyTask>): Promise<Ta
     log: ctx.log,
   });
   const view = await SpillView.open(ctx.s3, task, params.spillSegments, unit.partition);
-  const found = await compareAll(reader, view, unit.partition, ctx);
+  const found = await compareAll(reader, view, unit.rest ?? [unit.partition], ctx);
   const drift: Drift[] = [];
   if (found.candidates.length) {
     await new Promise((r) => setTimeout(r, params.settleMs));
@@ -151,16 +156,15 @@ async function partition(ctx: JobContext, task: JobTask<VerifyTask>): Promise<Ta
   }
   const counts: Record<DriftKind, number> = { 'missing-from-backup': 0, 'only-in-backup': 0, differs: 0 };
   for (const d of drift) counts[d.kind]++;
-  const covered = coveredRange(unit.partition, found.stoppedAt);
   const result: VerifyTaskResult = {
     checked: found.checked,
     counts,
     samples: drift.slice(0, MAX_DRIFT_SAMPLES),
-    ...(covered ? { covered } : {}),
+    covered: found.covered,
   };
   await saveTaskResult(ctx.s3, task, result);
-  return found.stoppedAt
-    ? continueTask(task, { kind: 'compare', partition: { from: found.stoppedAt, to: unit.partition.to } })
+  return found.remaining.length
+    ? continueTask(task, { kind: 'compare', partition: unit.partition, rest: found.remaining })
     : { done: true, id: task.id };
 }
 
@@ -168,14 +172,14 @@ async function partition(ctx: JobContext, task: JobTask<VerifyTask>): Promise<Ta
 async function compareAll(
   reader: BackupReader,
   view: SpillView,
-  range: Partition,
+  ranges: Partition[],
   ctx: JobContext,
-): Promise<{ candidates: Drift[]; checked: number; stoppedAt?: string | undefined }> {
+): Promise<{ candidates: Drift[]; checked: number; covered: Partition[]; remaining: Partition[] }> {
   const candidates: Drift[] = [];
   let checked = 0;
   const scan = {
     atMs: Date.now() + DEFAULT_CLOCK_SKEW_MS,
-    partition: range,
+    ranges,
     ...(ctx.deadline ? { deadline: ctx.deadline } : {}),
   };
   const stats = await reader.scan(scan, (hh) => {
@@ -190,15 +194,16 @@ async function compareAll(
         const found = compare(item.objectKey, current, item.image ? imageHash(item.image) : undefined);
         if (found) candidates.push(found);
       },
-      end: async () => {
+      end: async (done) => {
         for (const [objectKey, current] of await live) {
+          if (!inKeyRange(objectKey, done)) continue; // another task's cut of this prefix
           checked++;
           candidates.push(compare(objectKey, current, undefined) as Drift);
         }
       },
     };
   });
-  return { candidates, checked, stoppedAt: stats.stoppedAt };
+  return { candidates, checked, covered: stats.covered, remaining: stats.remaining };
 }
 
 /** The drift between the table's copy of an item and the backup's, if they differ. */
@@ -297,7 +302,7 @@ export function parseVerifyEvent(event: unknown): VerifyRequest {
   const whole = (name: string, min: number, max: number) => eventWhole(e, name, 'verify', { min, max });
   const samplePercent = whole('sample', 1, 100);
   const settleMs = whole('settleMs', 0, 3_600_000);
-  const partitions = whole('partitions', 1, 256);
+  const partitions = whole('partitions', 1, MAX_PARTITIONS);
   const concurrency = whole('concurrency', 1, 1024);
   const spillSegments = whole('spillSegments', 1, 1000);
   return {
