@@ -59,8 +59,8 @@ describe('numbers in the restore event', () => {
     ],
     [
       'partitions',
-      { partitions: 1000 },
-      '"partitions" in the restore event` to be a whole number from 1 to 256, got `1000`',
+      { partitions: 10001 },
+      '"partitions" in the restore event` to be a whole number from 1 to 10000, got `10001`',
     ],
   ])('a bad %s is refused before anything runs', (_name, extra, message) => {
     expect(() => parseRestoreEvent({ ...base, ...extra })).toThrow(message);
