@@ -13,6 +13,7 @@ interface ExportOptions extends LocationOptions {
   concurrency?: string;
   partitions?: string;
   pack: boolean;
+  transform?: string;
   json?: boolean;
 }
 
@@ -39,6 +40,10 @@ export function registerExport(program: Command, ctx: CliContext): void {
       "split the hash prefixes into this many tasks (up to 10000; more than prefixes cuts them at a pack's chunks), run as the Step Functions map runs them (a folder --out only; default 1)",
     )
     .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
+    .option(
+      '--transform <file>',
+      'an ES module whose default export maps each item (DynamoDB JSON) to the item to write, or to nothing to drop it; keys must stay',
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (o: ExportOptions) => {
       if (
@@ -60,6 +65,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
           concurrency: positiveInt('--concurrency', o.concurrency, 32, 1024),
           partitions: positiveInt('--partitions', o.partitions, 1, MAX_PARTITIONS),
           usePack: o.pack,
+          ...(o.transform ? { transform: o.transform } : {}),
         },
       );
       for (const w of summary.warnings) ctx.log.warn(w);

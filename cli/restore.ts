@@ -30,6 +30,7 @@ interface RestoreOptions extends LocationOptions {
   maxWcu?: string;
   partitions?: string;
   pack: boolean;
+  transform?: string;
   json?: boolean;
 }
 
@@ -62,6 +63,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       "split the 256 hash prefixes into n tasks (up to 10000; over 256 cuts prefixes at a pack's chunks), run here 4 at a time as the restore workflow runs them on Step Functions (default 1)",
     )
     .option('--no-pack', 'read every item from its versions, not from a pack (see `ddb-rewind pack`)')
+    .option(
+      '--transform <file>',
+      'an ES module whose default export maps each item (DynamoDB JSON) to the item to write, or to nothing to drop it; keys must stay',
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (o: RestoreOptions) => {
       const source = locationOf(o);
@@ -89,6 +94,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
         partitions,
         ...(o.maxWcu ? { maxWcu: positiveInt('--max-wcu', o.maxWcu, 1, 10_000_000) } : {}),
         ...(keys ? { keys } : {}),
+        ...(o.transform ? { transform: o.transform } : {}),
         usePack: o.pack,
       };
       const deps = { s3: clients.s3, dynamodb: clients.dynamodb, log: ctx.log };
@@ -156,5 +162,6 @@ function describe(s: RestoreJobSummary): string {
   ];
   if (s.samples?.put.length) lines.push(`  e.g. put: ${s.samples.put.join(' ')}`);
   if (s.samples?.delete.length) lines.push(`  e.g. delete: ${s.samples.delete.join(' ')}`);
+  for (const item of s.samples?.transformed ?? []) lines.push(`  transformed: ${JSON.stringify(item)}`);
   return lines.join('\n');
 }

@@ -24,6 +24,8 @@ export interface ExportRequest {
   clockSkewMs?: number;
   /** Read bodies from the table's best pack when it holds the chosen version. @default true */
   usePack?: boolean;
+  /** An ES module applied to every item written (core/transform.ts): CLI only. */
+  transform?: string;
 }
 
 export interface ExportSummary extends RequestSummary {

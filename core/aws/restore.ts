@@ -7,9 +7,10 @@ import type { Log } from '../log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../object-key';
 import { inKeyRange, type Partition, WHOLE } from '../partition';
 import { RateLimiter } from '../rate-limiter';
-import type { TableManifest } from '../table-manifest';
+import { keyNames, type TableManifest } from '../table-manifest';
 import { TaskPool } from '../task-pool';
 import { assertNotFuture } from '../time-arg';
+import { loadTransform, type Transformer } from '../transform';
 import { assertAnswerable } from './backup-check';
 import { BackupReader } from './backup-reader';
 import { BatchWriter } from './batch-writer';
@@ -36,6 +37,8 @@ export interface RestoreRequest {
   /** Several ranges instead of `partition` (a job continuation's rest). */
   ranges?: Partition[];
   dryRun?: boolean;
+  /** An ES module applied to every item written (core/transform.ts): CLI only. */
+  transform?: string;
   /** Required to write into the source table itself. */
   inPlace?: boolean;
   /** S3 reads and DynamoDB batches in flight. @default 32 */
@@ -67,8 +70,11 @@ export interface RestoreSummary extends RequestSummary {
   durationMs: number;
   /** Warnings that do not stop the restore, e.g. T falls in a gap of the backup. */
   warnings: string[];
-  /** A few object keys of each planned action (dry runs), so the plan can be checked by eye. */
-  samples?: { put: string[]; delete: string[] };
+  /**
+   * A few object keys of each planned action (dry runs), so the plan can be checked by eye; with
+   * `--transform`, a few items as the transform made them.
+   */
+  samples?: { put: string[]; delete: string[]; transformed?: WireItem[] };
   /** What the restore went through to the end (absent for `keys`, which has no ranges). */
   covered?: Partition[];
   /** Set when the deadline stopped the restore: what a continuation restores. */
@@ -140,10 +146,15 @@ export async function restore(deps: RestoreDeps, req: RestoreRequest): Promise<R
     concurrency: Math.max(1, Math.ceil(concurrency / 4)),
     ...(req.maxWcu ? { limiter: new RateLimiter(req.maxWcu) } : {}),
   });
-  const target: Target = { dynamodb, created, apply: applier(deps, req, summary, writer) };
-  summary.versionsScanned = req.keys
-    ? await restoreKeys(reader, target, req, req.keys)
-    : await restorePartition(reader, { ...target, deadline: deps.deadline }, req, summary);
+  const transform = req.transform ? await loadTransform(req.transform, keyNames(manifest)) : undefined;
+  if (transform && !req.dryRun) {
+    // First the transform over every item, writing nothing: an error stops before the first write.
+    const check = { ...req, dryRun: true };
+    const apply = applier(deps, check, emptySummary(check), writer, transform);
+    await readAll(reader, { dynamodb, created: true, apply }, check, emptySummary(check));
+  }
+  const target: Target = { dynamodb, created, apply: applier(deps, req, summary, writer, transform) };
+  summary.versionsScanned = await readAll(reader, { ...target, deadline: deps.deadline }, req, summary);
   await writer.flush();
   Object.assign(summary, requestSummary(reader.tally), { durationMs: Date.now() - started });
   // Ranges name object keys (item keys): never in the logs.
@@ -172,7 +183,7 @@ export const emptySummary = (req: RestoreRequest): RestoreSummary => ({
   requests: { s3: {}, dynamodb: {} },
   durationMs: 0,
   warnings: [],
-  ...(req.dryRun ? { samples: { put: [], delete: [] } } : {}),
+  ...(req.dryRun ? { samples: { put: [], delete: [], ...(req.transform ? { transformed: [] } : {}) } } : {}),
 });
 
 /** Decides one item against the target's current state: put, delete, or leave it. */
@@ -186,12 +197,17 @@ interface Target {
   deadline?: Deadline | undefined;
 }
 
+/** The items of the request (`keys`, or its ranges), each decided by the target's `apply`. */
+const readAll = (reader: BackupReader, target: Target, req: RestoreRequest, summary: RestoreSummary) =>
+  req.keys ? restoreKeys(reader, target, req, req.keys) : restorePartition(reader, target, req, summary);
+
 /** The per-item rule: what the target must become for this item, counted in the summary. */
 function applier(
   deps: RestoreDeps,
   req: RestoreRequest,
   summary: RestoreSummary,
   writer: BatchWriter,
+  transform?: Transformer,
 ): Apply {
   const act = async (kind: 'put' | 'delete', objectKey: string, request: WriteRequest) => {
     if (kind === 'put') summary.itemsPut++;
@@ -205,9 +221,13 @@ function applier(
   };
   return async (item, current, key) => {
     if (item.fromPack) summary.itemsFromPack++;
-    if (item.image) {
-      if (current && current.imageHash === imageHash(item.image)) summary.itemsUnchanged++;
-      else await act('put', item.objectKey, { PutRequest: { Item: wireItemToSdk(item.image) } });
+    // Transformed, the item is what the target should hold; dropped, it is as if absent at T.
+    const image = item.image && transform ? await transform(item.objectKey, item.image) : item.image;
+    const shown = summary.samples?.transformed;
+    if (transform && image && shown && shown.length < 3) shown.push(image);
+    if (image) {
+      if (current && current.imageHash === imageHash(image)) summary.itemsUnchanged++;
+      else await act('put', item.objectKey, { PutRequest: { Item: wireItemToSdk(image) } });
     } else if (current && req.mode === 'rewind') {
       await act('delete', item.objectKey, { DeleteRequest: { Key: wireItemToSdk(current.key ?? key()) } });
     }

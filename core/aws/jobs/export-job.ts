@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { WireItem } from '../../ddb-json';
 import { InputError } from '../../errors';
 import { eventBoolean, eventFields, eventLocation, eventString, eventWhole } from '../../event-fields';
 import {
@@ -27,12 +28,15 @@ import {
 } from '../../job-model';
 import { assertCovered, MAX_PARTITIONS } from '../../job-parts';
 import { type Partition, WHOLE } from '../../partition';
+import { keyNames } from '../../table-manifest';
 import { parseInstant } from '../../time-arg';
-import { BackupReader, type ScanRequest } from '../backup-reader';
+import { loadTransform } from '../../transform';
+import { BackupReader, type ScannedItem, type ScanRequest } from '../backup-reader';
 import type { ExportRequest, ExportSummary } from '../export-as-of';
 import { folderTarget, type GzipSink, openGzipSink, putWhole, singleTarget } from '../export-files';
 import { gapWarnings } from '../gap-store';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
+import { requireManifest } from '../manifest-store';
 import { splitForJob } from '../pack-reader';
 import { addRequests, counted, type RequestSummary, RequestTally, requestSummary } from '../request-tally';
 import { checkRestore } from '../restore';
@@ -46,6 +50,8 @@ interface ExportParams {
   exportId?: string;
   warnings: string[];
   startedMs: number;
+  /** The table's key attributes, when a transform must keep them. */
+  keyNames?: string[];
 }
 
 interface ExportTask {
@@ -101,7 +107,17 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
   const exportId = isFolder(dest) ? newExportId(startedMs) : undefined;
   await openOutput(ctx.s3, dest, exportId);
   const { partitions: _count, ...request } = req;
-  const params: ExportParams = { request, dest, ...(exportId ? { exportId } : {}), warnings, startedMs };
+  // A transform that cannot load is refused before anything is written.
+  const names = req.transform ? keyNames(await requireManifest(ctx.s3, req.source)) : undefined;
+  if (req.transform && names) await loadTransform(req.transform, names);
+  const params: ExportParams = {
+    request,
+    dest,
+    ...(exportId ? { exportId } : {}),
+    warnings,
+    startedMs,
+    ...(names ? { keyNames: names } : {}),
+  };
   await putJobJson(ctx.s3, ref, 'plan.json', params);
   return {
     ...ref,
@@ -153,6 +169,7 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
     ranges: task.params.rest ?? [range],
     ...(pack ? { pack } : {}),
   };
+  const imageOf = await imagesOf(reader, scan, req.transform, params.keyNames);
   const written =
     isFolder(params.dest) && params.exportId
       ? await writeDataFiles(s3, reader, {
@@ -160,8 +177,9 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
           scan: { ...scan, ordered: true, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) },
           dest: params.dest,
           exportId: params.exportId,
+          imageOf,
         })
-      : await writeOneFile(s3, reader, scan, params.dest);
+      : await writeOneFile(s3, reader, { scan, dest: params.dest, imageOf });
   const result: ExportTaskResult = {
     items: written.items,
     versionsScanned: written.versions,
@@ -175,11 +193,31 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
     : { done: true, id: task.id };
 }
 
+/** What an export writes for an item: its image as of T, through the transform if there is one. */
+type ImageOf = (item: ScannedItem) => Promise<WireItem | undefined>;
+
+/**
+ * The export's ImageOf. With a transform, the task's items go through it once first, writing
+ * nothing, so an error stops the task before its first data file.
+ */
+async function imagesOf(
+  reader: BackupReader,
+  scan: ScanRequest,
+  file: string | undefined,
+  names: readonly string[] = [],
+): Promise<ImageOf> {
+  if (!file) return async (item) => item.image;
+  const transform = await loadTransform(file, names);
+  const imageOf: ImageOf = async (item) => (item.image ? transform(item.objectKey, item.image) : undefined);
+  await reader.scan(scan, () => ({ item: async (item) => void (await imageOf(item)) }));
+  return imageOf;
+}
+
 /** One gzipped data file per hash prefix that has items, `{"Item":...}` per line. */
 async function writeDataFiles(
   s3: S3Client,
   reader: BackupReader,
-  out: { scan: ScanRequest; dest: FolderDestination; exportId: string },
+  out: { scan: ScanRequest; dest: FolderDestination; exportId: string; imageOf: ImageOf },
 ): Promise<Written> {
   const written = { items: 0, files: [] as DataFileEntry[] };
   const open = new Set<GzipSink>();
@@ -193,14 +231,15 @@ async function writeDataFiles(
       let itemCount = 0;
       return {
         item: async (item) => {
-          if (!item.image) return;
+          const image = await out.imageOf(item);
+          if (!image) return;
           if (!sink) {
             sink = openGzipSink(s3, folderTarget(out.dest, key));
             open.add(sink);
           }
           itemCount++;
           written.items++;
-          await sink.write(`${JSON.stringify({ Item: item.image })}\n`);
+          await sink.write(`${JSON.stringify({ Item: image })}\n`);
         },
         end: async () => {
           if (!sink) return;
@@ -221,8 +260,7 @@ async function writeDataFiles(
 async function writeOneFile(
   s3: S3Client,
   reader: BackupReader,
-  scan: ScanRequest,
-  dest: ExportDestination,
+  { scan, dest, imageOf }: { scan: ScanRequest; dest: ExportDestination; imageOf: ImageOf },
 ): Promise<Written> {
   if (isFolder(dest)) throw new InputError('A folder export needs its export id from the plan');
   if (dest.kind === 'file') await mkdir(dirname(dest.path), { recursive: true });
@@ -231,9 +269,10 @@ async function writeOneFile(
   try {
     const stats = await reader.scan(scan, () => ({
       item: async (item) => {
-        if (!item.image) return;
+        const image = await imageOf(item);
+        if (!image) return;
         items++;
-        await sink.write(`${JSON.stringify({ Item: item.image })}\n`);
+        await sink.write(`${JSON.stringify({ Item: image })}\n`);
       },
     }));
     await sink.close();

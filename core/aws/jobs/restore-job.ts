@@ -12,6 +12,7 @@ import { assertCovered } from '../../job-parts';
 import { hashPrefixOf, type ItemKey, objectKeyFor } from '../../object-key';
 import { type Partition, splitPartitions, WHOLE } from '../../partition';
 import { keyNames } from '../../table-manifest';
+import { loadTransform } from '../../transform';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
 import { splitForJob } from '../pack-reader';
 import { addRequests } from '../request-tally';
@@ -60,6 +61,8 @@ export type RestoreJobContext = JobContext & Pick<RestoreDeps, 'onProgress'>;
 
 async function plan(ctx: JobContext, req: RestoreJobRequest): Promise<JobPlan<RestoreParams, RestoreTask>> {
   const manifest = await checkRestore(ctx, req);
+  // A transform that cannot load is refused before a target is created or anything is read.
+  if (req.transform) await loadTransform(req.transform, keyNames(manifest));
   // The target is created, or its key schema checked, before anything is written.
   const created =
     req.createTable && req.dryRun
@@ -200,6 +203,8 @@ function mergeSummaries(params: RestoreParams, results: RestoreSummary[]): Resto
     addRequests(total, r);
     total.samples?.put.push(...(r.samples?.put ?? []).slice(0, 10 - total.samples.put.length));
     total.samples?.delete.push(...(r.samples?.delete ?? []).slice(0, 10 - total.samples.delete.length));
+    const shown = total.samples?.transformed;
+    if (shown) shown.push(...(r.samples?.transformed ?? []).slice(0, 3 - shown.length));
   }
   return total;
 }
