@@ -14,6 +14,7 @@ interface ExportOptions extends LocationOptions {
   partitions?: string;
   pack: boolean;
   transform?: string;
+  format: string;
   json?: boolean;
 }
 
@@ -44,8 +45,15 @@ export function registerExport(program: Command, ctx: CliContext): void {
       '--transform <file>',
       'an ES module whose default export maps each item (DynamoDB JSON) to the item to write, or to nothing to drop it; keys must stay',
     )
+    .option(
+      '--format <format>',
+      "dynamodb-json (DynamoDB's own, ImportTable reads it) or parquet (a folder --out: a column per key attribute and Item, the item as JSON)",
+      'dynamodb-json',
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (o: ExportOptions) => {
+      if (o.format !== 'dynamodb-json' && o.format !== 'parquet')
+        throw new InputError(`Expected \`--format\` to be dynamodb-json or parquet, got \`${o.format}\``);
       if (
         !o.out.endsWith('/') &&
         !o.out.startsWith('s3://') &&
@@ -66,6 +74,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
           partitions: positiveInt('--partitions', o.partitions, 1, MAX_PARTITIONS),
           usePack: o.pack,
           ...(o.transform ? { transform: o.transform } : {}),
+          format: o.format,
         },
       );
       for (const w of summary.warnings) ctx.log.warn(w);

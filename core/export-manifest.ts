@@ -81,9 +81,16 @@ function token(text: string): string {
   return out;
 }
 
-/** The data file of one hash prefix: the same name every time a task writes that prefix. */
-export const dataFileKey = (dest: FolderDestination, exportId: string, hh: string, after?: string): string =>
-  `${exportRoot(dest, exportId)}data/${token(after === undefined ? `${exportId}/${hh}` : `${exportId}/${hh}/${after}`)}.json.gz`;
+/**
+ * The data file of one hash prefix (or of a cut of it, named by where its listing starts): the
+ * same name every time a task writes it. `.json.gz`, or `.parquet` for a Parquet export.
+ */
+export const dataFileKey = (
+  dest: FolderDestination,
+  exportId: string,
+  at: { hh: string; after?: string | undefined; extension?: string },
+): string =>
+  `${exportRoot(dest, exportId)}data/${token(at.after === undefined ? `${exportId}/${at.hh}` : `${exportId}/${at.hh}/${at.after}`)}${at.extension ?? '.json.gz'}`;
 
 /** One line of manifest-files.json, in the documented field order. */
 export interface DataFileEntry {
@@ -134,7 +141,8 @@ export interface ExportManifestSummary {
   /** 0: no DynamoDB export was billed (the backup in S3 was read, not the table). */
   billedSizeBytes: number;
   itemCount: number;
-  outputFormat: 'DYNAMODB_JSON';
+  /** PARQUET is ddb-rewind's own: DynamoDB exports DYNAMODB_JSON or ION, and ImportTable reads no Parquet. */
+  outputFormat: 'DYNAMODB_JSON' | 'PARQUET';
   exportType: 'FULL_EXPORT';
 }
 
@@ -157,6 +165,7 @@ export function manifestSummary(input: {
   endMs: number;
   atMs: number;
   itemCount: number;
+  outputFormat?: 'DYNAMODB_JSON' | 'PARQUET';
   sse?: { algorithm?: string | undefined; kmsKeyId?: string | undefined };
 }): ExportManifestSummary {
   const { dest, exportId } = input;
@@ -175,7 +184,7 @@ export function manifestSummary(input: {
     manifestFilesS3Key: `${exportRoot(dest, exportId)}manifest-files.json`,
     billedSizeBytes: 0,
     itemCount: input.itemCount,
-    outputFormat: 'DYNAMODB_JSON',
+    outputFormat: input.outputFormat ?? 'DYNAMODB_JSON',
     exportType: 'FULL_EXPORT',
   };
 }

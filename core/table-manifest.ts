@@ -122,3 +122,18 @@ export function keyNames(manifest: Pick<TableManifest, 'keySchema'>): string[] {
   const range = manifest.keySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName;
   return [hash, range].filter((n): n is string => Boolean(n));
 }
+
+/** A key attribute with its type: what an export writes as a column of its own. */
+export interface KeyColumn {
+  name: string;
+  type: 'S' | 'N' | 'B';
+}
+
+/** The key attributes with their types, in schema order. */
+export function keyColumns(manifest: Pick<TableManifest, 'keySchema' | 'attributeDefinitions'>): KeyColumn[] {
+  return keyNames(manifest).map((name) => ({
+    name,
+    type: (manifest.attributeDefinitions.find((d) => d.AttributeName === name)?.AttributeType ??
+      'S') as KeyColumn['type'],
+  }));
+}

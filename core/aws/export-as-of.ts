@@ -2,6 +2,7 @@ import { splitConcurrency } from '../job-parts';
 import { type Log, silentLog } from '../log';
 import type { BackupLocation } from '../object-key';
 import type { Partition } from '../partition';
+import type { ExportFormat } from './data-sink';
 import { exportJob } from './jobs/export-job';
 import type { RequestSummary } from './request-tally';
 import type { RestoreDeps } from './restore';
@@ -26,6 +27,8 @@ export interface ExportRequest {
   usePack?: boolean;
   /** An ES module applied to every item written (core/transform.ts): CLI only. */
   transform?: string;
+  /** The data files' format (a folder `out`). @default 'dynamodb-json' */
+  format?: ExportFormat;
 }
 
 export interface ExportSummary extends RequestSummary {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform, type Writable } from 'node:stream';
+import { type Readable, Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -25,6 +25,8 @@ export type FileTarget =
       contentEncoding?: 'gzip';
       /** Parts uploading at once. @default 1: a task writes up to 16 data files at once */
       partsInFlight?: number;
+      /** @default application/gzip */
+      contentType?: string;
     };
 
 /** What a written file's manifest line needs. */
@@ -58,6 +60,29 @@ export function singleTarget(dest: Exclude<ExportDestination, FolderDestination>
 /** Opens one gzip stream to `target`; `s3` uploads (a counted client counts its requests). */
 export function openGzipSink(s3: S3Client, target: FileTarget): GzipSink {
   const gzip = createGzip();
+  const out = openRawSink(s3, target, gzip);
+  return {
+    write: (line) => writeWithBackpressure(gzip, line),
+    close: async () => {
+      gzip.end();
+      return out.done();
+    },
+    abort: async () => {
+      gzip.destroy();
+      await out.abort();
+    },
+  };
+}
+
+/**
+ * Sends what `source` carries to `target` as it is (a gzip stream, a Parquet file), its MD5 taken
+ * on the way; `done` once `source` ended and the file or object is complete.
+ */
+export function openRawSink(
+  s3: S3Client,
+  target: FileTarget,
+  source: Readable,
+): { done: () => Promise<WrittenFile>; abort: () => Promise<void> } {
   const md5 = createHash('md5');
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -65,22 +90,17 @@ export function openGzipSink(s3: S3Client, target: FileTarget): GzipSink {
       done(null, chunk);
     },
   });
-  gzip.pipe(tap);
+  source.pipe(tap);
   const out = sendTo(s3, target, tap);
   // A failed upload or file stops reading: fail the writers instead of leaving them waiting.
-  out.done.catch((err: unknown) => gzip.destroy(err as Error));
+  out.done.catch((err: unknown) => source.destroy(err as Error));
   return {
-    write: (line) => writeWithBackpressure(gzip, line),
-    close: async () => {
-      gzip.end();
+    done: async () => {
       const reported = await out.done;
       const hex = md5.digest('hex');
       return { md5Base64: Buffer.from(hex, 'hex').toString('base64'), etag: reported?.etag ?? hex };
     },
-    abort: async () => {
-      gzip.destroy();
-      await out.abort();
-    },
+    abort: () => out.abort(),
   };
 }
 
@@ -113,7 +133,7 @@ function sendTo(
       Body: body,
       ...(target.contentEncoding
         ? { ContentEncoding: target.contentEncoding }
-        : { ContentType: 'application/gzip' }),
+        : { ContentType: target.contentType ?? 'application/gzip' }),
     },
   });
   const done = upload.done().then((r) => reportedOf(r as S3Reply));

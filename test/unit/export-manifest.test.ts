@@ -66,7 +66,7 @@ describe('export ids and keys', () => {
     expect(id.startsWith('01700000000123-')).toBe(true);
     const dest = { kind: 's3-folder', bucket: 'b-1', prefix: 'exports/' } as const;
     expect(exportRoot(dest, id)).toBe(`exports/AWSDynamoDB/${id}/`);
-    expect(dataFileKey(dest, id, '0a')).toMatch(
+    expect(dataFileKey(dest, id, { hh: '0a' })).toMatch(
       new RegExp(`^exports/AWSDynamoDB/${id}/data/[a-z2-7]{26}\\.json\\.gz$`),
     );
     // A local folder's keys are relative to it.
@@ -76,9 +76,16 @@ describe('export ids and keys', () => {
   it('name one prefix the same way every time, and different prefixes apart', () => {
     const dest = { kind: 'dir', path: 'x/' } as const;
     const id = '01700000000123-0a1b2c3d';
-    expect(dataFileKey(dest, id, '0a')).toBe(dataFileKey(dest, id, '0a'));
-    const names = new Set(['00', '01', 'fe', 'ff'].map((hh) => dataFileKey(dest, id, hh)));
+    expect(dataFileKey(dest, id, { hh: '0a' })).toBe(dataFileKey(dest, id, { hh: '0a' }));
+    const names = new Set(['00', '01', 'fe', 'ff'].map((hh) => dataFileKey(dest, id, { hh })));
     expect(names.size).toBe(4);
+    // A cut of a prefix is named by where its listing starts; a Parquet file by its extension.
+    expect(dataFileKey(dest, id, { hh: '0a', after: 't/v1/0a/pk=S.k1' })).not.toBe(
+      dataFileKey(dest, id, { hh: '0a' }),
+    );
+    expect(dataFileKey(dest, id, { hh: '0a', extension: '.parquet' })).toMatch(
+      /data\/[a-z2-7]{26}\.parquet$/,
+    );
   });
 });
 

@@ -28,12 +28,19 @@ import {
 } from '../../job-model';
 import { assertCovered, MAX_PARTITIONS } from '../../job-parts';
 import { type Partition, WHOLE } from '../../partition';
-import { keyNames } from '../../table-manifest';
+import { type KeyColumn, keyColumns, keyNames } from '../../table-manifest';
 import { parseInstant } from '../../time-arg';
 import { loadTransform } from '../../transform';
 import { BackupReader, type ScannedItem, type ScanRequest } from '../backup-reader';
+import {
+  type DataSink,
+  dataFileExtension,
+  type ExportFormat,
+  openDataSink,
+  parquetSchema,
+} from '../data-sink';
 import type { ExportRequest, ExportSummary } from '../export-as-of';
-import { folderTarget, type GzipSink, openGzipSink, putWhole, singleTarget } from '../export-files';
+import { folderTarget, openGzipSink, putWhole, singleTarget } from '../export-files';
 import { gapWarnings } from '../gap-store';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
 import { requireManifest } from '../manifest-store';
@@ -52,6 +59,8 @@ interface ExportParams {
   startedMs: number;
   /** The table's key attributes, when a transform must keep them. */
   keyNames?: string[];
+  /** The key attributes and their types, for a Parquet export's columns. */
+  keyColumns?: KeyColumn[];
 }
 
 interface ExportTask {
@@ -106,6 +115,14 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
   const ref: JobRef = { job: 'export', jobId: newJobId('export', startedMs), ...req.source };
   const exportId = isFolder(dest) ? newExportId(startedMs) : undefined;
   await openOutput(ctx.s3, dest, exportId);
+  if (req.format === 'parquet' && !isFolder(dest)) {
+    throw new InputError(
+      `Expected \`--out\` to be a folder (ending in /) with \`--format parquet\`, got \`${req.out}\`: Parquet files are written in the export layout`,
+    );
+  }
+  const columns =
+    req.format === 'parquet' ? keyColumns(await requireManifest(ctx.s3, req.source)) : undefined;
+  if (columns) await parquetSchema(columns); // a key attribute named like the item column is refused now
   const { partitions: _count, ...request } = req;
   // A transform that cannot load is refused before anything is written.
   const names = req.transform ? keyNames(await requireManifest(ctx.s3, req.source)) : undefined;
@@ -117,6 +134,7 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
     warnings,
     startedMs,
     ...(names ? { keyNames: names } : {}),
+    ...(columns ? { keyColumns: columns } : {}),
   };
   await putJobJson(ctx.s3, ref, 'plan.json', params);
   return {
@@ -178,6 +196,8 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
           dest: params.dest,
           exportId: params.exportId,
           imageOf,
+          format: req.format ?? 'dynamodb-json',
+          keys: params.keyColumns ?? [],
         })
       : await writeOneFile(s3, reader, { scan, dest: params.dest, imageOf });
   const result: ExportTaskResult = {
@@ -213,33 +233,44 @@ async function imagesOf(
   return imageOf;
 }
 
-/** One gzipped data file per hash prefix that has items, `{"Item":...}` per line. */
+/** One data file per hash prefix that has items: `{"Item":...}` lines gzipped, or Parquet. */
 async function writeDataFiles(
   s3: S3Client,
   reader: BackupReader,
-  out: { scan: ScanRequest; dest: FolderDestination; exportId: string; imageOf: ImageOf },
+  out: {
+    scan: ScanRequest;
+    dest: FolderDestination;
+    exportId: string;
+    imageOf: ImageOf;
+    format: ExportFormat;
+    keys: KeyColumn[];
+  },
 ): Promise<Written> {
   const written = { items: 0, files: [] as DataFileEntry[] };
-  const open = new Set<GzipSink>();
+  const open = new Set<DataSink>();
   if (out.dest.kind === 'dir')
     await mkdir(join(out.dest.path, exportRoot(out.dest, out.exportId), 'data'), { recursive: true });
   try {
     const stats = await reader.scan(out.scan, (hh, range) => {
       // Named by where the listing starts: a continuation's file never replaces one before it.
-      const key = dataFileKey(out.dest, out.exportId, hh, range.after);
-      let sink: GzipSink | undefined;
+      const key = dataFileKey(out.dest, out.exportId, {
+        hh,
+        after: range.after,
+        extension: dataFileExtension(out.format),
+      });
+      let sink: DataSink | undefined;
       let itemCount = 0;
       return {
         item: async (item) => {
           const image = await out.imageOf(item);
           if (!image) return;
           if (!sink) {
-            sink = openGzipSink(s3, folderTarget(out.dest, key));
+            sink = await openDataSink(s3, folderTarget(out.dest, key), out.format, out.keys);
             open.add(sink);
           }
           itemCount++;
           written.items++;
-          await sink.write(`${JSON.stringify({ Item: image })}\n`);
+          await sink.add(image);
         },
         end: async () => {
           if (!sink) return;
@@ -347,6 +378,7 @@ async function writeManifests(
       endMs: Date.now(),
       atMs: params.request.atMs,
       itemCount: out.items,
+      outputFormat: params.request.format === 'parquet' ? 'PARQUET' : 'DYNAMODB_JSON',
       ...(reported.sse ? { sse: reported.sse } : {}),
     }),
   );
