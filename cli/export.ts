@@ -22,7 +22,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
   program
     .command('export')
     .description(
-      "write the table as of an instant in DynamoDB's export format: one gzipped file of DynamoDB JSON lines, or a folder in the layout of DynamoDB's export to S3 (AWSDynamoDB/<id>/data/*.json.gz and its manifests)",
+      "write the table as of an instant in DynamoDB's export format: one gzipped file of DynamoDB JSON lines, or a folder in the layout of DynamoDB's export to S3 (AWSDynamoDB/<id>/data/*.json.gz, or *.parquet with --format parquet, and its manifests)",
     )
     .requiredOption('--table <name>', 'the backed-up (source) table')
     .requiredOption('--bucket <name>', 'backup bucket')

@@ -46,6 +46,10 @@ function chooseItems(): WireItem[] {
 const model = () =>
   new Map(items.map((i) => [objectKeyFor(loc, { pk: i.pk as WireItem[string] }), canonicalItemJson(i)]));
 
+/** The model's items whose object keys fall in hash prefixes `from` to `to`. */
+const inPrefixes = (from: string, to: string) =>
+  new Map([...model()].filter(([k]) => hashPrefixOf(loc, k) >= from && hashPrefixOf(loc, k) <= to));
+
 beforeAll(async () => {
   items.push(...chooseItems());
   const events = new EventBuilder(table);
@@ -113,7 +117,7 @@ describe('a hash prefix shared by several tasks', () => {
     expect(cut?.manifest.prefixes[HOT]?.lastKeys.length).toBeGreaterThan(20);
   });
 
-  it('restore, verify and export with 1,024 partitions cut the prefix at the pack and give the model', async () => {
+  it('restore, verify and export with more partitions than prefixes cut the prefix at the pack and give the model', async () => {
     const plan = await restoreJob.plan(ctx, {
       source: loc,
       atMs,
@@ -154,19 +158,28 @@ describe('a hash prefix shared by several tasks', () => {
     const report = await runJob(
       ctx,
       verifyJob,
-      { source: loc, partitions: 1024, settleMs: 100 },
+      // The first 5 prefixes (2 %), 4 tasks each: prefix 00 cut in 4 again.
+      { source: loc, samplePercent: 2, partitions: 20, settleMs: 100 },
       { concurrency: 16 },
     );
-    expect(report).toMatchObject({ inSync: true, checkedItems: items.length });
+    // Prefix 00 in 4 cuts, 01 to 04 whole (one chunk or none): 8 tasks.
+    expect(report).toMatchObject({ inSync: true, checkedItems: inPrefixes('00', '04').size, partitions: 8 });
 
     const dir = mkdtempSync(join(tmpdir(), 'rw-cuts-'));
     const exported = await runJob(
       ctx,
       exportJob,
-      { source: loc, atMs, out: `${dir}/`, partitions: 1024, clockSkewMs: 0 },
+      {
+        source: loc,
+        atMs,
+        out: `${dir}/`,
+        partition: { from: '00', to: '03' },
+        partitions: 16,
+        clockSkewMs: 0,
+      },
       { concurrency: 16 },
     );
-    expect(exported.items).toBe(items.length);
+    expect(exported).toMatchObject({ items: inPrefixes('00', '03').size, partitions: 7 });
     const dataDir = join(dir, 'AWSDynamoDB', exported.exportId as string, 'data');
     const lines = readdirSync(dataDir).flatMap((f) =>
       gunzipSync(readFileSync(join(dataDir, f)))
@@ -180,6 +193,6 @@ describe('a hash prefix shared by several tasks', () => {
         return [objectKeyFor(loc, { pk: item.pk as WireItem[string] }), canonicalItemJson(item)];
       }),
     );
-    expect(got).toEqual(model());
+    expect(got).toEqual(inPrefixes('00', '03'));
   });
 });

@@ -56,6 +56,13 @@ const exited = (child: ReturnType<typeof spawn>) =>
   new Promise<number | null>((r) =>
     child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code)),
   );
+/** How a child ended: its exit code, or the signal that ended it (null code). */
+const ending = (child: ReturnType<typeof spawn>) =>
+  new Promise<{ code: number | null; signal: string | null }>((r) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? r({ code: child.exitCode, signal: child.signalCode })
+      : child.once('exit', (code, signal) => r({ code, signal })),
+  );
 
 describe('stream runner killed with SIGKILL mid-batch, with S3 failing under it', () => {
   it('loses nothing and leaves nothing stale: restores before and after match the table, S3 current versions too', async () => {
@@ -122,7 +129,8 @@ describe('stream runner killed with SIGKILL mid-batch, with S3 failing under it'
       await new Promise((r) => setTimeout(r, 100));
     }
     runner.kill('SIGTERM');
-    expect(await exited(runner)).toBe(0);
+    // Seen once under a loaded CI run: ended by a signal instead; the signal names which.
+    expect(await ending(runner)).toEqual({ code: 0, signal: null });
     const drained = await exited(startRunner(['--drain']));
     expect(drained).toBe(0);
     expect(faulty.stats.injected + faulty.stats.resets).toBeGreaterThan(10);
