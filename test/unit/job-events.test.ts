@@ -66,6 +66,7 @@ describe('parseExportEvent', () => {
       atMs: Date.parse('2026-11-01T00:00:00Z'),
       out: 's3://backups/team/orders/_exports/nov/',
     });
+    expect(parseExportEvent({ ...where, format: 'parquet' }, options)).toMatchObject({ format: 'parquet' });
   });
 
   it('refuses one file, a folder outside the root, and bad fields, in one line', () => {
@@ -85,6 +86,10 @@ describe('parseExportEvent', () => {
     oneLine(
       () => parseExportEvent({ ...where, at: [1] }, options),
       /^Expected "at" in the export event to be a time/,
+    );
+    oneLine(
+      () => parseExportEvent({ ...where, format: 'csv' }, options),
+      /^Expected "format" in the export event to be dynamodb-json or parquet, got `csv`/,
     );
     oneLine(
       () => parseExportEvent({ ...where, usePack: 'no' }, options),

@@ -423,6 +423,11 @@ export function parseExportEvent(
   const partitions = eventWhole(e, 'partitions', 'export', { min: 1, max: MAX_PARTITIONS });
   const concurrency = eventWhole(e, 'concurrency', 'export', { min: 1, max: 1024 });
   const usePack = eventBoolean(e, 'usePack', 'export');
+  const format = eventString(e, 'format', 'export');
+  if (format !== undefined && format !== 'dynamodb-json' && format !== 'parquet')
+    throw new InputError(
+      `Expected "format" in the export event to be dynamodb-json or parquet, got \`${format}\``,
+    );
   return {
     source,
     atMs: at === undefined ? (options.nowMs ?? Date.now()) : parseInstant('at', String(at)),
@@ -430,5 +435,6 @@ export function parseExportEvent(
     ...(partitions ? { partitions } : {}),
     ...(concurrency ? { concurrency } : {}),
     ...(usePack !== undefined ? { usePack } : {}),
+    ...(format ? { format } : {}),
   };
 }
