@@ -1,6 +1,13 @@
 import { InputError } from './errors';
 import { compareObjectKeys } from './pack-format';
-import { inKeyRange, type Partition, type PrefixRange, prefixesOf, prefixRanges } from './partition';
+import {
+  inKeyRange,
+  type Partition,
+  type PrefixRange,
+  prefixesOf,
+  prefixPartition,
+  prefixRanges,
+} from './partition';
 
 /**
  * How a job's range of hash prefixes is shared among its tasks, and how a finish step knows
@@ -63,15 +70,9 @@ function cutPrefix(range: Partition, hh: string, pieces: number, lastKeys: reado
     (_, j) => lastKeys[Math.floor(((j + 1) * lastKeys.length) / k) - 1] as string,
   ).filter((key) => inKeyRange(key, ends) && key !== ends.until);
   const cuts = [ends.after, ...bounds];
-  return cuts.map((after, j) => {
-    const until = j + 1 < cuts.length ? cuts[j + 1] : ends.until;
-    return {
-      from: hh,
-      to: hh,
-      ...(after !== undefined ? { after } : {}),
-      ...(until !== undefined ? { until } : {}),
-    };
-  });
+  return cuts.map((after, j) =>
+    prefixPartition(hh, { after, until: j + 1 < cuts.length ? cuts[j + 1] : ends.until }),
+  );
 }
 
 /**

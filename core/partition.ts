@@ -62,11 +62,26 @@ export function prefixRanges(ranges: readonly Partition[]): PrefixRange[] {
   return ranges.flatMap((r) =>
     prefixesOf(r).map((hh) => ({
       hh,
-      ...(hh === r.from && r.after !== undefined ? { after: r.after } : {}),
-      ...(hh === r.to && r.until !== undefined ? { until: r.until } : {}),
+      ...keyRangeOf({ after: hh === r.from ? r.after : undefined, until: hh === r.to ? r.until : undefined }),
     })),
   );
 }
+
+/** The object-key bounds of `u` that are set. */
+export const keyRangeOf = (u: { after?: string | undefined; until?: string | undefined }): KeyRange => ({
+  ...(u.after !== undefined ? { after: u.after } : {}),
+  ...(u.until !== undefined ? { until: u.until } : {}),
+});
+
+/** One prefix, or a cut of it, as a partition. */
+export const prefixPartition = (
+  hh: string,
+  range: { after?: string | undefined; until?: string | undefined },
+): Partition => ({
+  from: hh,
+  to: hh,
+  ...keyRangeOf(range),
+});
 
 export function inKeyRange(objectKey: string, range: KeyRange): boolean {
   return (
@@ -84,13 +99,7 @@ export function compactRanges(units: readonly PrefixRange[]): Partition[] {
     if (last && last.until === undefined && u.after === undefined && next === u.hh) {
       last.to = u.hh;
       if (u.until !== undefined) last.until = u.until;
-    } else
-      out.push({
-        from: u.hh,
-        to: u.hh,
-        ...(u.after !== undefined ? { after: u.after } : {}),
-        ...(u.until !== undefined ? { until: u.until } : {}),
-      });
+    } else out.push(prefixPartition(u.hh, u));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { compareObjectKeys, type PackEntry } from '../pack-format';
 import {
   compactRanges,
   type KeyRange,
+  keyRangeOf,
   type Partition,
   type PrefixRange,
   prefixRanges,
@@ -161,14 +162,13 @@ export class BackupReader {
     });
   }
 
-  /** Every object key of some ranges with its versions (for jobs that are not "as of T"). */
+  /** Every object key of a partition with its versions (for jobs that are not "as of T"). */
   eachKey(
-    ranges: Partition | readonly Partition[],
+    partition: Partition,
     visit: (hh: string, range: KeyRange) => PrefixVisit<KeyVersions>,
     deadline?: Deadline,
   ): Promise<ScanStats> {
-    const list = 'from' in ranges ? [ranges] : ranges;
-    return this.walk(list, deadline ? { deadline } : {}, (hh, range) => {
+    return this.walk([partition], deadline ? { deadline } : {}, (hh, range) => {
       const v = visit(hh, range);
       return {
         prepare: async () => undefined,
@@ -269,8 +269,6 @@ export class BackupReader {
       ...(unit.after !== undefined ? { startAfterKey: unit.after } : {}),
     });
     for await (const group of listing) {
-      // KeyMarker alone: S3 starts after the key, radosgw with the key's own versions. Skip them.
-      if (unit.after !== undefined && compareObjectKeys(group.objectKey, unit.after) <= 0) continue;
       if (unit.until !== undefined && compareObjectKeys(group.objectKey, unit.until) > 0) break;
       if (deadline()) {
         stopped = true;
@@ -295,11 +293,6 @@ export class BackupReader {
     return { keys, versions, done, rest };
   }
 }
-
-const keyRangeOf = (u: PrefixRange): KeyRange => ({
-  ...(u.after !== undefined ? { after: u.after } : {}),
-  ...(u.until !== undefined ? { until: u.until } : {}),
-});
 
 interface Walker<P, R> {
   prepare(group: KeyVersions): Promise<P>;

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { type BackupWrite, type ChangeMeta, metaFromS3, metaToS3 } from '../change-record';
 import { ConfigurationError } from '../errors';
+import { compareObjectKeys } from '../pack-format';
 import type { ListedVersion } from '../select-version';
 
 /** Writes one change: the new image, or a tombstone then a delete marker. */
@@ -90,8 +91,11 @@ export async function* listKeyVersions(
   options: { startAfterKey?: string; pageSize?: number } = {},
 ): AsyncGenerator<KeyVersions> {
   let current: KeyVersions | undefined;
+  const after = options.startAfterKey;
   for await (const page of listPages(s3, bucket, prefix, options)) {
     for (const entry of entriesOf(page)) {
+      // KeyMarker alone: S3 starts after the key, radosgw with the key's own versions. Skip them.
+      if (after !== undefined && compareObjectKeys(entry.key, after) <= 0) continue;
       if (current && current.objectKey !== entry.key) {
         yield current;
         current = undefined;

@@ -28,7 +28,7 @@ import {
 } from '../../job-model';
 import { assertCovered, MAX_PARTITIONS } from '../../job-parts';
 import { type Partition, WHOLE } from '../../partition';
-import { type KeyColumn, keyColumns, keyNames } from '../../table-manifest';
+import { type KeyColumn, keyColumns } from '../../table-manifest';
 import { parseInstant } from '../../time-arg';
 import { loadTransform } from '../../transform';
 import { BackupReader, type ScannedItem, type ScanRequest } from '../backup-reader';
@@ -43,7 +43,6 @@ import type { ExportRequest, ExportSummary } from '../export-as-of';
 import { folderTarget, openGzipSink, putWhole, singleTarget } from '../export-files';
 import { gapWarnings } from '../gap-store';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
-import { requireManifest } from '../manifest-store';
 import { splitForJob } from '../pack-reader';
 import { addRequests, counted, type RequestSummary, RequestTally, requestSummary } from '../request-tally';
 import { checkRestore } from '../restore';
@@ -57,10 +56,8 @@ interface ExportParams {
   exportId?: string;
   warnings: string[];
   startedMs: number;
-  /** The table's key attributes, when a transform must keep them. */
-  keyNames?: string[];
-  /** The key attributes and their types, for a Parquet export's columns. */
-  keyColumns?: KeyColumn[];
+  /** The key attributes and their types: a Parquet export's columns, what a transform must keep. */
+  keyColumns: KeyColumn[];
 }
 
 interface ExportTask {
@@ -87,13 +84,39 @@ interface Written {
 }
 
 /**
+ * What the output asks of the request, refused before anything is written: one file for one task
+ * only; Parquet in a folder, with no key attribute named like its item column; a transform that
+ * loads. Returns the key columns (Parquet's columns, what a transform must keep).
+ */
+async function checkOutput(req: ExportRequest, dest: ExportDestination, columns: KeyColumn[]) {
+  const count = req.partitions ?? 1;
+  if (!isFolder(dest) && count > 1) {
+    throw new InputError(
+      `Expected \`--out\` to be a folder (ending in /) with \`--partitions\` ${count}: one file is written by one task`,
+    );
+  }
+  if (req.format === 'parquet' && !isFolder(dest)) {
+    throw new InputError(
+      `Expected \`--out\` to be a folder (ending in /) with \`--format parquet\`, got \`${req.out}\`: Parquet files are written in the export layout`,
+    );
+  }
+  if (req.format === 'parquet') await parquetSchema(columns);
+  if (req.transform)
+    await loadTransform(
+      req.transform,
+      columns.map((c) => c.name),
+    );
+  return columns;
+}
+
+/**
  * Checks as a restore does (coverage, retention horizon, not in the future), then opens the
  * output: a folder export gets its id and `_started`, as DynamoDB's does; one file only its
  * directory. Nothing is written when a check fails.
  */
 async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<ExportParams, ExportTask>> {
   const startedMs = Date.now();
-  await checkRestore(ctx, {
+  const manifest = await checkRestore(ctx, {
     source: req.source,
     atMs: req.atMs,
     targetTable: `${req.source.table}-export`,
@@ -101,11 +124,7 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
   });
   const dest = exportDestination(req.out);
   const count = req.partitions ?? 1;
-  if (!isFolder(dest) && count > 1) {
-    throw new InputError(
-      `Expected \`--out\` to be a folder (ending in /) with \`--partitions\` ${count}: one file is written by one task`,
-    );
-  }
+  const columns = await checkOutput(req, dest, keyColumns(manifest));
   const ranges = await splitForJob(ctx.s3, req.source, {
     atMs: req.atMs,
     range: req.partition ?? WHOLE,
@@ -115,26 +134,14 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
   const ref: JobRef = { job: 'export', jobId: newJobId('export', startedMs), ...req.source };
   const exportId = isFolder(dest) ? newExportId(startedMs) : undefined;
   await openOutput(ctx.s3, dest, exportId);
-  if (req.format === 'parquet' && !isFolder(dest)) {
-    throw new InputError(
-      `Expected \`--out\` to be a folder (ending in /) with \`--format parquet\`, got \`${req.out}\`: Parquet files are written in the export layout`,
-    );
-  }
-  const columns =
-    req.format === 'parquet' ? keyColumns(await requireManifest(ctx.s3, req.source)) : undefined;
-  if (columns) await parquetSchema(columns); // a key attribute named like the item column is refused now
   const { partitions: _count, ...request } = req;
-  // A transform that cannot load is refused before anything is written.
-  const names = req.transform ? keyNames(await requireManifest(ctx.s3, req.source)) : undefined;
-  if (req.transform && names) await loadTransform(req.transform, names);
   const params: ExportParams = {
     request,
     dest,
     ...(exportId ? { exportId } : {}),
     warnings,
     startedMs,
-    ...(names ? { keyNames: names } : {}),
-    ...(columns ? { keyColumns: columns } : {}),
+    keyColumns: columns,
   };
   await putJobJson(ctx.s3, ref, 'plan.json', params);
   return {
@@ -187,7 +194,12 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
     ranges: task.params.rest ?? [range],
     ...(pack ? { pack } : {}),
   };
-  const imageOf = await imagesOf(reader, scan, req.transform, params.keyNames);
+  const imageOf = await imagesOf(
+    reader,
+    scan,
+    req.transform,
+    params.keyColumns.map((c) => c.name),
+  );
   const written =
     isFolder(params.dest) && params.exportId
       ? await writeDataFiles(s3, reader, {
@@ -197,7 +209,7 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
           exportId: params.exportId,
           imageOf,
           format: req.format ?? 'dynamodb-json',
-          keys: params.keyColumns ?? [],
+          keys: params.keyColumns,
         })
       : await writeOneFile(s3, reader, { scan, dest: params.dest, imageOf });
   const result: ExportTaskResult = {
@@ -224,7 +236,7 @@ async function imagesOf(
   reader: BackupReader,
   scan: ScanRequest,
   file: string | undefined,
-  names: readonly string[] = [],
+  names: readonly string[],
 ): Promise<ImageOf> {
   if (!file) return async (item) => item.image;
   const transform = await loadTransform(file, names);
