@@ -8,6 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { InputError } from '../core/errors';
+import { catalogName } from '../core/export-catalog';
 import type { JobKind } from '../core/job-model';
 import { backupLocation, itemsRoot, metaRoot, tableRoot } from '../core/object-key';
 import type { BackupBucketProps, NoncurrentVersionTransition } from './backup-bucket';
@@ -337,19 +338,21 @@ export const failureRecorderEnvironment = (
 /**
  * A job function's environment (functions/jobs/handler.ts): `DDB_REWIND_JOBS` is the one kind it
  * may run (its role allows nothing else); an export function also gets the root its role may
- * write (`s3://bucket/prefix`).
+ * write (`s3://bucket/prefix`) and, with `exportTables`, the Glue database it registers exports in.
  */
 export function jobEnvironment(
   kind: JobKind,
   bucketName: string,
   folders: BackupFolders,
   exportRoot?: string,
+  glueDatabase?: string,
 ): Record<string, string> {
   return {
     BACKUP_BUCKET: bucketName,
     BACKUP_PREFIX: folders.prefix,
     DDB_REWIND_JOBS: kind,
     ...(exportRoot !== undefined ? { DDB_REWIND_EXPORT_ROOT: exportRoot } : {}),
+    ...(glueDatabase !== undefined ? { DDB_REWIND_GLUE_DATABASE: glueDatabase } : {}),
     POWERTOOLS_SERVICE_NAME: `ddb-rewind-${kind}`,
   };
 }
@@ -456,3 +459,16 @@ export const alarmThresholds = (props: AlarmOptions) => ({
   backupLagMs: (props.backupLagThreshold ?? DEFAULTS.backupLagThreshold).toMilliseconds(),
   period: Duration.minutes(5),
 });
+
+/** The Glue database of `exportTables`: the one given (checked), or one named after the table. */
+export function exportDatabaseName(given: string | undefined, table: string, uniqueId: string): string {
+  if (given !== undefined) {
+    if (!/^[a-z0-9_]{1,255}$/.test(given)) {
+      throw new InputError(
+        `exportDatabaseName "${given}" is not a Glue database name Athena can query: use 1-255 lower-case letters, digits and _`,
+      );
+    }
+    return given;
+  }
+  return catalogName(`ddb_rewind_${Token.isUnresolved(table) ? uniqueId : table}`).slice(0, 255);
+}

@@ -17,6 +17,8 @@ export interface JobGrantScope {
   readonly targetTableArns: string[];
   /** Objects an export may write, and the key of the bucket they are in (when not the backup's). */
   readonly exportTo: { readonly objectsArn: string; readonly encryptionKey?: kms.IKey | undefined };
+  /** With `exportTables`: the Glue catalog, database and tables ARNs exports are registered in. */
+  readonly exportCatalogArns?: string[];
 }
 
 /**
@@ -130,6 +132,16 @@ function exportDestination(scope: JobGrantScope): iam.PolicyStatement[] {
     // Another bucket's key: a multipart upload under SSE-KMS needs Decrypt as well.
     ...(key
       ? [allow('UseExportBucketKey', ['kms:Decrypt', 'kms:GenerateDataKey'], [key.keyArn], scope.viaS3)]
+      : []),
+    // Registers each finished export as a table (and moves `<table>_latest`): nothing else in Glue.
+    ...(scope.exportCatalogArns
+      ? [
+          allow(
+            'RegisterExports',
+            ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
+            scope.exportCatalogArns,
+          ),
+        ]
       : []),
   ];
 }

@@ -58,6 +58,12 @@ export const WILDCARD_RULES: readonly WildcardRule[] = [
     reason:
       "The Distributed Map's child executions of this state machine: their names are generated at run time.",
   },
+  {
+    actions: /^glue:(GetTable|CreateTable|UpdateTable)$/,
+    resource: /:table\/[a-z0-9_]+\/\*$/,
+    reason:
+      'exportTables: the export function registers each finished export as a table of its one Glue database, named by the export (unknown in advance), and moves <table>_latest.',
+  },
 ];
 
 type Json = unknown;

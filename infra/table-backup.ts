@@ -1,8 +1,9 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -30,6 +31,7 @@ import {
   deadLetterQueueProps,
   deployBackfillInput,
   eventSourceProps,
+  exportDatabaseName,
   failureRecorderEnvironment,
   jobEnvironment,
   jobScratchRules,
@@ -150,6 +152,18 @@ export interface TableBackupProps
    */
   readonly exportBucket?: AnyBucket;
   /**
+   * Register every export of the export state machine as a table of a Glue database this
+   * construct creates, plus `<table>_latest` over the export of the latest instant, so Athena,
+   * Redshift Spectrum or Spark query exports with SQL (docs/cdk.md has the queries).
+   * @default false
+   */
+  readonly exportTables?: boolean;
+  /**
+   * With `exportTables`: the Glue database's name (lower-case letters, digits and `_`).
+   * @default `ddb_rewind_<table>` (the construct's unique id when the table's name is a token)
+   */
+  readonly exportDatabaseName?: string;
+  /**
    * Start the backfill state machine once when the construct is first deployed (after the event
    * source mapping exists), so the backup holds every item, not only those changed since: one
    * strongly consistent scan of the table. Later deploys start nothing.
@@ -252,6 +266,8 @@ export class TableBackup extends Construct {
   readonly recordsParkedAlarm: cloudwatch.Alarm;
   /** Drift a verify found between the backup and the table (`VerifyDrift`). */
   readonly verifyDriftAlarm: cloudwatch.Alarm;
+  /** With `exportTables`: the Glue database every export is registered in. */
+  readonly exportDatabase: glue.CfnDatabase | undefined;
 
   constructor(scope: Construct, id: string, props: TableBackupProps) {
     super(scope, id);
@@ -262,6 +278,14 @@ export class TableBackup extends Construct {
     this.prefix = folders.prefix;
     this.restoreTargetTables = restoreTargetTables(name, props.restoreTargetTables);
     const backfillInput = deployBackfillInput(props);
+    if (props.exportDatabaseName !== undefined && !props.exportTables) {
+      throw new InputError(
+        'Expected exportTables: true with exportDatabaseName: the database holds the export tables',
+      );
+    }
+    const glueDatabase = props.exportTables
+      ? exportDatabaseName(props.exportDatabaseName, name, Names.uniqueId(this))
+      : undefined;
     for (const key of [
       'restoreMemorySize',
       'restoreMaxConcurrency',
@@ -419,6 +443,17 @@ export class TableBackup extends Construct {
     const exportRoot = exportBucket
       ? `s3://${exportBucket.bucketName}/`
       : `s3://${this.bucket.bucketName}/${folders.exportsRoot}`;
+    this.exportDatabase = glueDatabase
+      ? new glue.CfnDatabase(this, 'ExportDatabase', {
+          catalogId: Stack.of(this).account,
+          databaseInput: {
+            name: glueDatabase,
+            description: `ddb-rewind: one table per export of ${name}, and ${name}_latest`,
+          },
+        })
+      : undefined;
+    const glueArn = (resource: string, resourceName?: string) =>
+      Stack.of(this).formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
     const grantScope = {
       bucket: this.bucket,
       folders,
@@ -431,6 +466,15 @@ export class TableBackup extends Construct {
       exportTo: exportBucket
         ? { objectsArn: exportBucket.arnForObjects('*'), encryptionKey: exportBucket.encryptionKey }
         : { objectsArn: this.bucket.arnForObjects(`${folders.exportsRoot}*`) },
+      ...(glueDatabase
+        ? {
+            exportCatalogArns: [
+              glueArn('catalog'),
+              glueArn('database', glueDatabase),
+              glueArn('table', `${glueDatabase}/*`),
+            ],
+          }
+        : {}),
     };
     const jobFunctions = {} as Record<JobKind, lambda.IFunction>;
     const workflows = {} as Record<JobKind, sfn.StateMachine>;
@@ -449,6 +493,7 @@ export class TableBackup extends Construct {
           this.bucket.bucketName,
           folders,
           kind === 'export' ? exportRoot : undefined,
+          kind === 'export' ? glueDatabase : undefined,
         ),
         logRetention,
       });

@@ -19,6 +19,7 @@ need() { # need COMMAND PACKAGE
   if ! command -v "$1" >/dev/null && [[ " ${missing[*]} " != *" $2 "* ]]; then missing+=("$2"); fi
 }
 need java openjdk-17-jre-headless
+need aws awscli # the Glue model check of test/unit/export-catalog.test.ts
 if [[ ${DDB_REWIND_EXTERNAL_S3:-0} != 1 ]]; then
   need radosgw radosgw
   need radosgw-admin radosgw

@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { wholeNumber } from '../number-arg';
 
@@ -46,6 +47,7 @@ export function s3Client(overrides: S3ClientConfig = {}): S3Client {
 
 export const dynamodbClient = (overrides: DynamoDBClientConfig = {}): DynamoDBClient =>
   new DynamoDBClient({ ...retry(), ...overrides });
+export const glueClient = (): GlueClient => new GlueClient(retry());
 export const streamsClient = (): DynamoDBStreamsClient => new DynamoDBStreamsClient(retry());
 
 export function clientsFromEnv(): Clients {

@@ -3,6 +3,7 @@ import { type Log, silentLog } from '../log';
 import type { BackupLocation } from '../object-key';
 import type { Partition } from '../partition';
 import type { ExportFormat } from './data-sink';
+import type { Registered } from './export-catalog';
 import { exportJob } from './jobs/export-job';
 import type { RequestSummary } from './request-tally';
 import type { RestoreDeps } from './restore';
@@ -42,6 +43,8 @@ export interface ExportSummary extends RequestSummary {
   exportId?: string;
   files?: number;
   manifest?: string;
+  /** Where the export was registered in Glue (the deployed export workflow's `exportTables`). */
+  catalog?: Registered;
   jobId: string;
   partitions: number;
 }

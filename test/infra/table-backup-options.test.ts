@@ -465,3 +465,110 @@ describe('no pack schedule (the default)', () => {
     expect(backup.packScheduleDeadLetterQueue).toBeUndefined();
   });
 });
+
+describe('export tables (a Glue database over the exports)', () => {
+  const stack = testStack({ fast: true });
+  const backup = new TableBackup(stack, 'Orders', { table: 'orders-v2', exportTables: true });
+  const template = Template.fromStack(stack);
+  const glueArn = (resource: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':glue:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:${resource}`,
+      ],
+    ],
+  });
+
+  it('creates one database named after the table', () => {
+    template.resourceCountIs('AWS::Glue::Database', 1);
+    template.hasResourceProperties('AWS::Glue::Database', {
+      CatalogId: { Ref: 'AWS::AccountId' },
+      DatabaseInput: { Name: 'ddb_rewind_orders_v2', Description: Match.stringLikeRegexp('orders-v2') },
+    });
+    expect(backup.exportDatabase).toBeDefined();
+  });
+
+  it('tells only the export function the database, and lets only it register tables there', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          DDB_REWIND_JOBS: 'export',
+          DDB_REWIND_GLUE_DATABASE: 'ddb_rewind_orders_v2',
+        }),
+      },
+    });
+    expect(roleStatements(template, backup.jobFunctions.export.role!)).toContainEqual({
+      Sid: 'RegisterExports',
+      Effect: 'Allow',
+      Action: ['glue:CreateTable', 'glue:GetTable', 'glue:UpdateTable'],
+      Resource: [
+        glueArn('catalog'),
+        glueArn('database/ddb_rewind_orders_v2'),
+        glueArn('table/ddb_rewind_orders_v2/*'),
+      ],
+    });
+    for (const kind of ['restore', 'pack', 'verify', 'backfill'] as const) {
+      const statements = JSON.stringify(roleStatements(template, backup.jobFunctions[kind].role!));
+      expect(statements).not.toContain('glue:');
+    }
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions.filter((f) => JSON.stringify(f).includes('DDB_REWIND_GLUE_DATABASE'))).toHaveLength(1);
+  });
+
+  it('passes the AWS Solutions checks', () => {
+    expect(nagErrors(backup)).toEqual([]);
+    expect(nagViolations(stack)).toEqual([]);
+  });
+});
+
+describe('export tables: names', () => {
+  it('takes a given database name, and refuses one Athena cannot query or one without exportTables', () => {
+    const stack = testStack({ fast: true });
+    new TableBackup(stack, 'Orders', {
+      table: 'orders',
+      exportTables: true,
+      exportDatabaseName: 'analytics',
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Glue::Database', {
+      DatabaseInput: { Name: 'analytics' },
+    });
+    expect(
+      () =>
+        new TableBackup(testStack({ fast: true }), 'O', {
+          table: 'orders',
+          exportTables: true,
+          exportDatabaseName: 'My-DB',
+        }),
+    ).toThrow(
+      /exportDatabaseName "My-DB" is not a Glue database name Athena can query: use 1-255 lower-case letters, digits and _/,
+    );
+    expect(
+      () =>
+        new TableBackup(testStack({ fast: true }), 'O', { table: 'orders', exportDatabaseName: 'analytics' }),
+    ).toThrow(/Expected exportTables: true with exportDatabaseName/);
+  });
+
+  it("names the database after the construct when the table's name is a token", () => {
+    const stack = testStack({ fast: true });
+    const table = new dynamodb.Table(stack, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    });
+    new TableBackup(stack, 'Orders', { table, exportTables: true });
+    Template.fromStack(stack).hasResourceProperties('AWS::Glue::Database', {
+      DatabaseInput: { Name: Match.stringLikeRegexp('^ddb_rewind_[a-z0-9_]+$') },
+    });
+  });
+
+  it('creates no database without exportTables (the default)', () => {
+    const stack = testStack({ fast: true });
+    new TableBackup(stack, 'Orders', { table: 'orders' });
+    Template.fromStack(stack).resourceCountIs('AWS::Glue::Database', 0);
+  });
+});

@@ -6,6 +6,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { exportAsOf } from '../../core/aws/export-as-of';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { readObjectIfExists } from '../../core/aws/version-store';
+import { exportTableInput } from '../../core/export-catalog';
 import { silentLog } from '../../core/log';
 import { runCli } from '../support/cli';
 import { EventBuilder } from '../support/fixtures';
@@ -21,6 +22,7 @@ let work: Workload;
 let db: DuckDBConnection;
 const folders: Record<'early' | 'late' | 'parquet', string> = { early: '', late: '', parquet: '' };
 const instants = { early: 0, late: 0 };
+const exportIds: Record<'late' | 'parquet', string> = { late: '', parquet: '' };
 
 /** Every item of one export: its data files, one DynamoDB JSON item per line. */
 const items = (folder: string) =>
@@ -43,16 +45,17 @@ beforeAll(async () => {
   instants.late = (work.lastS + 1) * 1000;
   for (const when of ['early', 'late'] as const) {
     folders[when] = `${mkdtempSync(join(tmpdir(), `rw-sql-${when}-`))}/`;
-    await exportAsOf(deps, {
+    const done = await exportAsOf(deps, {
       source: loc,
       atMs: instants[when],
       out: folders[when],
       partitions: 2,
       clockSkewMs: 0,
     });
+    if (when === 'late') exportIds.late = done.exportId ?? '';
   }
   folders.parquet = `${mkdtempSync(join(tmpdir(), 'rw-sql-parquet-'))}/`;
-  await exportAsOf(deps, {
+  const parquet = await exportAsOf(deps, {
     source: loc,
     atMs: instants.late,
     out: folders.parquet,
@@ -60,6 +63,7 @@ beforeAll(async () => {
     clockSkewMs: 0,
     format: 'parquet',
   });
+  exportIds.parquet = parquet.exportId ?? '';
   db = await (await DuckDBInstance.create(':memory:')).connect();
 }, 300_000);
 
@@ -170,5 +174,61 @@ describe('SQL over exports (DuckDB)', () => {
     const bad = await exportCli(`${local}/x/`, 'csv');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Expected `--format` to be dynamodb-json or parquet, got `csv`/);
+  });
+
+  // The Glue tables the construct's `exportTables` registers, read here as Athena would read
+  // them: the table's Location holds the data files and nothing else, and its columns and SerDe
+  // give the model's items (JSON: each whole line in one column; Parquet: columns by name).
+  it('reads each export through the Glue table it is registered as', async () => {
+    const want = expectedAsOf(work, loc, instants.late);
+    const shipped = [...want.values()].filter(
+      (json) => (JSON.parse(json) as { sk: { N: string } }).sk.N === '3',
+    ).length;
+    const tableOf = (format: 'dynamodb-json' | 'parquet', folder: string, exportId: string) =>
+      exportTableInput({
+        table,
+        exportId,
+        atMs: instants.late,
+        format,
+        dataLocation: `${folder}AWSDynamoDB/${exportId}/data/`,
+        keyColumns: [
+          { name: 'pk', type: 'S' },
+          { name: 'sk', type: 'N' },
+        ],
+        itemCount: want.size,
+      });
+    const json = tableOf('dynamodb-json', folders.late, exportIds.late);
+    const serde = json.StorageDescriptor?.SerdeInfo;
+    expect(serde?.SerializationLibrary).toBe('org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe');
+    const delim = serde?.Parameters?.['field.delim'] as string;
+    const lines = `read_csv('${json.StorageDescriptor?.Location}*', delim = '${delim}', quote = '', escape = '', header = false, columns = {'line': 'VARCHAR'}, compression = 'gzip')`;
+    const [[count, filtered, notOneItem]] = (await rows(`
+      select count(*), count(*) filter (where json_extract_string(line, '$.Item.sk.N') = '3'),
+             count(*) filter (where json_keys(line::JSON) <> ['Item'])
+      from ${lines}`)) as [[bigint, bigint, bigint]];
+    expect(json.StorageDescriptor?.Columns?.map((c) => c.Name)).toEqual(['line']);
+    expect({ count: Number(count), filtered: Number(filtered), notOneItem: Number(notOneItem) }).toEqual({
+      count: want.size,
+      filtered: shipped,
+      notOneItem: 0,
+    });
+
+    const pq = tableOf('parquet', folders.parquet, exportIds.parquet);
+    const columns = pq.StorageDescriptor?.Columns ?? [];
+    expect(columns.map((c) => `${c.Name} ${c.Type}`)).toEqual(['pk string', 'sk string', 'item string']);
+    const file = `read_parquet('${pq.StorageDescriptor?.Location}*')`;
+    const types = (await rows(`select column_name, column_type from (describe select * from ${file})`)) as [
+      string,
+      string,
+    ][];
+    for (const c of columns)
+      expect(types.find(([name]) => name.toLowerCase() === c.Name)?.[1]).toMatch(/^(VARCHAR|JSON)$/);
+    const [[pqCount, pqFiltered]] = (await rows(
+      `select count(*) filter (where ${columns.map((c) => `${c.Name} is not null`).join(' and ')}), count(*) filter (where json_extract_string(item, '$.sk.N') = '3') from ${file}`,
+    )) as [[bigint, bigint]];
+    expect({ count: Number(pqCount), filtered: Number(pqFiltered) }).toEqual({
+      count: want.size,
+      filtered: shipped,
+    });
   });
 });

@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { WireItem } from '../../ddb-json';
 import { InputError } from '../../errors';
 import { eventBoolean, eventFields, eventLocation, eventString, eventWhole } from '../../event-fields';
+import type { CatalogExport } from '../../export-catalog';
 import {
   type DataFileEntry,
   dataFileKey,
@@ -40,6 +41,7 @@ import {
   parquetSchema,
 } from '../data-sink';
 import type { ExportRequest, ExportSummary } from '../export-as-of';
+import { type ExportCatalog, registerExport } from '../export-catalog';
 import { folderTarget, openGzipSink, putWhole, singleTarget } from '../export-files';
 import { gapWarnings } from '../gap-store';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
@@ -47,6 +49,9 @@ import { splitForJob } from '../pack-reader';
 import { addRequests, counted, type RequestSummary, RequestTally, requestSummary } from '../request-tally';
 import { checkRestore } from '../restore';
 import type { JobContext, JobDefinition } from '../run-job';
+
+/** An export step's context: the Glue database finished exports are registered in, if any. */
+export type ExportJobContext = JobContext & { catalog?: ExportCatalog };
 
 /** The run's plan.json: the request and where its output goes. */
 interface ExportParams {
@@ -330,7 +335,7 @@ async function writeOneFile(
  * Merges the tasks' results; a folder export's manifests are written now and last, so an
  * export whose finish never ran has no manifest-summary.json and is never taken for finished.
  */
-async function finish(ctx: JobContext, p: JobPlan<ExportParams, ExportTask>): Promise<ExportSummary> {
+async function finish(ctx: ExportJobContext, p: JobPlan<ExportParams, ExportTask>): Promise<ExportSummary> {
   const params = await paramsOf(ctx, p);
   const results = await readTaskResults<ExportTaskResult>(ctx.s3, p, 'partition');
   assertCovered(
@@ -351,6 +356,11 @@ async function finish(ctx: JobContext, p: JobPlan<ExportParams, ExportTask>): Pr
           items,
         })
       : undefined;
+  // Before the job's files go: a failed registration fails the step, and a retry finds them.
+  const catalog =
+    manifest && folder && ctx.catalog
+      ? await registerExport(ctx.catalog, catalogExport(params, folder, items))
+      : undefined;
   await clearJob(ctx.s3, p);
   const requests = requestSummary(tally);
   for (const r of results) addRequests(requests, r);
@@ -363,11 +373,30 @@ async function finish(ctx: JobContext, p: JobPlan<ExportParams, ExportTask>): Pr
     durationMs: Date.now() - params.startedMs,
     warnings: params.warnings,
     ...(manifest ? { exportId: params.exportId, files: files.length, manifest } : {}),
+    ...(catalog ? { catalog } : {}),
     jobId: p.jobId,
     partitions: p.partitions.length,
   };
   ctx.log.info('export finished', { ...summary, warnings: undefined });
   return summary;
+}
+
+/** A finished S3 folder export as its Glue table describes it. */
+function catalogExport(params: ExportParams, dest: FolderDestination, items: number): CatalogExport {
+  if (dest.kind !== 's3-folder' || !params.exportId) {
+    throw new InputError(
+      'Only an export to an S3 folder can be registered in Glue: give --out s3://bucket/prefix/',
+    );
+  }
+  return {
+    table: params.request.source.table,
+    exportId: params.exportId,
+    atMs: params.request.atMs,
+    format: params.request.format ?? 'dynamodb-json',
+    dataLocation: `s3://${dest.bucket}/${exportRoot(dest, params.exportId)}data/`,
+    keyColumns: params.keyColumns,
+    itemCount: items,
+  };
 }
 
 /** manifest-files (+ .md5), then the summary's .md5, then manifest-summary.json last. */
