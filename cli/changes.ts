@@ -65,6 +65,11 @@ export function registerChanges(program: Command, ctx: CliContext): void {
       );
       ctx.print(`  by event: ${by(report.byEvent)}`);
       ctx.print(`  by cause: ${by(report.byCause)}`);
+      ctx.print(
+        report.source === 'index'
+          ? `  read from the change index (${report.s3Requests} S3 requests)`
+          : `  read by listing every version (${report.s3Requests} S3 requests): ${report.note ?? 'no change index'}`,
+      );
       for (const item of listed) ctx.print(`  ${item.objectKey}  (${item.changes})`);
       if (more) ctx.print(`  ... and ${more} more (raise --limit)`);
     });

@@ -26,7 +26,8 @@ export function compareChanges(a: ChangeMeta, b: ChangeMeta): number {
 }
 
 /** Identity of a change: redelivered records share it, so they count once. */
-export const changeId = (m: ChangeMeta): string => (m.seq !== undefined ? `s${m.seq}` : `b${m.timeMs}`);
+export const changeId = (m: Pick<ChangeMeta, 'seq' | 'timeMs'>): string =>
+  m.seq !== undefined ? `s${m.seq}` : `b${m.timeMs}`;
 
 export interface Selection {
   version: ListedVersion;

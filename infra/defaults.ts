@@ -109,6 +109,8 @@ export interface BackupFolders {
   packsRoot: string;
   /** `<prefix><table>/_exports/`: where exports go when no `exportBucket` is given. */
   exportsRoot: string;
+  /** `<prefix><table>/_changes/`: the change index (core/change-index.ts). */
+  changesRoot: string;
 }
 
 export function backupFolders(prefix: string, table: string): BackupFolders {
@@ -129,6 +131,7 @@ export function backupFolders(prefix: string, table: string): BackupFolders {
     jobsRoot: `${root}_jobs/`,
     packsRoot: `${root}_packs/`,
     exportsRoot: `${root}_exports/`,
+    changesRoot: `${root}_changes/`,
   };
 }
 

@@ -166,11 +166,16 @@ function backfillWrites(scope: JobGrantScope): iam.PolicyStatement[] {
       [scope.sourceTableArn],
     ),
     allow('CheckVersioning', ['s3:GetBucketVersioning'], [scope.bucket.bucketArn]),
-    // Backfill versions and the copies moved back on top (v1/), table.json and backfill.json (_meta/).
+    // Backfill versions and the copies moved back on top (v1/), table.json, backfill.json and
+    // change-index.json (_meta/), each page's change index entries (_changes/).
     allow(
       'WriteBackfill',
       ['s3:PutObject'],
-      [objects(scope, folders.itemsRoot), objects(scope, folders.metaRoot)],
+      [
+        objects(scope, folders.itemsRoot),
+        objects(scope, folders.metaRoot),
+        objects(scope, folders.changesRoot),
+      ],
     ),
     // A misplaced streamed version is removed once its copy is on top (and a copied delete re-marked).
     allow(

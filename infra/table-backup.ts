@@ -316,6 +316,15 @@ export class TableBackup extends Construct {
       concrete = created.bucket;
     }
     for (const rule of jobScratchRules(folders)) concrete?.addLifecycleRule(rule);
+    if (props.noncurrentVersionRetentionDays !== undefined) {
+      // Index objects outlive the versions they name by the longest batch span and a day: a
+      // window inside the retention horizon still finds every one of them.
+      concrete?.addLifecycleRule({
+        prefix: folders.changesRoot,
+        expiration: Duration.days(props.noncurrentVersionRetentionDays + 2),
+        noncurrentVersionExpiration: Duration.days(1),
+      });
+    }
     if (props.packSchedule) {
       concrete?.addLifecycleRule({
         prefix: folders.packsRoot,
@@ -356,11 +365,13 @@ export class TableBackup extends Construct {
     writer.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         // S3 answers a read of a missing key with 403, not 404, unless the caller may list it:
-        // the first write of a table must see "no table.json yet" to record one.
+        // the first write of a table must see "no table.json (or change-index.json) yet" to
+        // record one, and whether any item is backed up yet (the index's start, see
+        // core/aws/change-index-store.ts).
         sid: 'SeeMissingTableDescription',
         actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${folders.metaRoot}*`] } },
+        conditions: { StringLike: { 's3:prefix': [`${folders.metaRoot}*`, `${folders.itemsRoot}*`] } },
       }),
     );
     writer.role.addToPrincipalPolicy(

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type IndexedChange, indexedChange } from '../change-index';
 import { type ChangeMeta, metaToS3 } from '../change-record';
 import { type SdkItem, sdkItemToWire, type WireItem } from '../ddb-json';
 import { keyOf } from '../item-key';
@@ -9,6 +10,7 @@ import type { Log } from '../log';
 import { type BackupLocation, objectKeyFor } from '../object-key';
 import { DEFAULT_CLOCK_SKEW_MS, type ListedVersion, outrankingBelow } from '../select-version';
 import type { TaskPool } from '../task-pool';
+import { ensureIndexMarker, writeIndex } from './change-index-store';
 import { listVersionsOfKey, readVersionMeta } from './version-store';
 
 /**
@@ -107,13 +109,19 @@ export async function backfillPage(
   );
   const timeMs = Math.floor(sentAt / scan.timePrecisionMs) * scan.timePrecisionMs;
   let repaired = 0;
+  const indexed: IndexedChange[] = [];
+  await ensureIndexMarker(scan.s3, scan.source);
   for (const item of page.Items ?? []) {
     const scanned = { image: sdkItemToWire(item as SdkItem), names: scan.keyNames, timeMs, sentAt };
     await pool.submit(async () => {
-      if (await writeBackfill(scan.s3, scan.source, scanned, scan.log)) repaired++;
+      const written = await writeBackfill(scan.s3, scan.source, scanned, scan.log);
+      indexed.push(written.change);
+      if (written.repaired) repaired++;
     });
   }
   await pool.drain();
+  // Before the page counts as done: a failed index write fails the page, which runs again.
+  if (indexed.length) await writeIndex(scan.s3, scan.source, indexed);
   const items = page.Items?.length ?? 0;
   state.items += items;
   state.repaired += repaired;
@@ -139,7 +147,8 @@ interface Scanned {
 }
 
 /**
- * Writes one backfill version and puts S3's order right if a newer change landed first. Race-safe
+ * Writes one backfill version and puts S3's order right if a newer change landed first; returns
+ * its index entry. Race-safe
  * without conditional PUTs (Ceph RGW ignores them on versioned buckets): after the PUT the item's
  * versions are read back, and a streamed change newer than the scan that landed first is copied
  * back on top and its misplaced original removed, so S3's order of an item's versions matches
@@ -150,7 +159,7 @@ async function writeBackfill(
   loc: BackupLocation,
   scanned: Scanned,
   log: Log,
-): Promise<boolean> {
+): Promise<{ repaired: boolean; change: IndexedChange }> {
   const key = keyOf(scanned.image, scanned.names);
   const objectKey = objectKeyFor(loc, key);
   const meta: ChangeMeta = {
@@ -175,12 +184,13 @@ async function writeBackfill(
     { versionId: put.VersionId, meta },
     scanned.sentAt,
   );
-  if (moved === 0) return false;
+  const change = indexedChange(objectKey, meta, put.VersionId);
+  if (moved === 0) return { repaired: false, change };
   log.info('backfill version landed after newer changes; put them back on top', {
     keyHash: createHash('sha256').update(objectKey).digest('hex').slice(0, 12),
     moved,
   });
-  return true;
+  return { repaired: true, change };
 }
 
 /**

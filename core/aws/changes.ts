@@ -1,9 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { IndexedChange } from '../change-index';
 import type { ChangeMeta } from '../change-record';
 import { type BackupLocation, decodeObjectKey, type ItemKey } from '../object-key';
+import { compareObjectKeys } from '../pack-format';
 import { WHOLE } from '../partition';
 import { changeId, DEFAULT_CLOCK_SKEW_MS } from '../select-version';
 import { BackupReader } from './backup-reader';
+import { indexedChangesIn } from './change-index-store';
+import { counted, RequestTally } from './request-tally';
 import type { KeyVersions } from './version-store';
 
 export interface ChangesReport {
@@ -14,6 +18,9 @@ export interface ChangesReport {
   byEvent: Record<string, number>;
   byCause: Record<string, number>;
   s3Requests: number;
+  /** What answered: the change index, or a listing of every version (and why: `note`). */
+  source: 'index' | 'listing';
+  note?: string;
 }
 
 export interface ChangedItem {
@@ -23,30 +30,73 @@ export interface ChangedItem {
   changes: number;
 }
 
+type Window = { sinceMs: number; untilMs: number };
+type Counted = Pick<ChangeMeta, 'event' | 'cause'>;
+
 /**
- * Which items changed in a window, with counts per event and cause. Streams through the versions
- * prefix by prefix: a version whose LastModified is before `since` minus the clock-skew bound
- * changed before the window (a change is always written after it happens), so only later versions
- * have their change time read. Redelivered copies count once.
+ * Which items changed in a window, with counts per event and cause (items in key order from the
+ * index, as their prefixes finish from a listing). The
+ * change index answers when it covers the window (reading only the index objects filed around
+ * it); otherwise every version is listed, and the report says why.
  */
 export async function changesIn(
   s3: S3Client,
   loc: BackupLocation,
-  window: { sinceMs: number; untilMs: number },
+  window: Window,
+  onItem?: (item: ChangedItem) => void,
+): Promise<ChangesReport> {
+  const tally = new RequestTally();
+  const answer = await indexedChangesIn(counted(s3, tally), loc, window);
+  if (!answer.covered) {
+    const listed = await listedChanges(s3, loc, window, onItem);
+    return { ...listed, s3Requests: listed.s3Requests + tally.total('s3'), note: answer.reason };
+  }
+  const report: ChangesReport = { ...window, ...emptyCounts(), s3Requests: 0, source: 'index' };
+  const byItem = new Map<string, IndexedChange[]>();
+  for (const c of answer.changes) {
+    const seen = byItem.get(c.key);
+    if (seen) seen.push(c);
+    else byItem.set(c.key, [c]);
+  }
+  for (const objectKey of [...byItem.keys()].sort(compareObjectKeys)) {
+    const seen = byItem.get(objectKey) ?? [];
+    count(report, seen);
+    const key = decodeObjectKey(loc, objectKey);
+    onItem?.({ objectKey, ...(key ? { key } : {}), changes: seen.length });
+  }
+  report.s3Requests = tally.total('s3');
+  return report;
+}
+
+const emptyCounts = () => ({ items: 0, changes: 0, byEvent: {}, byCause: {} });
+
+function count(report: ChangesReport, seen: readonly Counted[]): void {
+  report.items++;
+  for (const c of seen) {
+    report.changes++;
+    report.byEvent[c.event] = (report.byEvent[c.event] ?? 0) + 1;
+    report.byCause[c.cause] = (report.byCause[c.cause] ?? 0) + 1;
+  }
+}
+
+/**
+ * The same from every version, prefix by prefix: a version whose LastModified is before `since`
+ * minus the clock-skew bound changed before the window (a change is always written after it
+ * happens), so only later versions have their change time read. Redelivered copies count once.
+ */
+async function listedChanges(
+  s3: S3Client,
+  loc: BackupLocation,
+  window: Window,
   onItem?: (item: ChangedItem) => void,
 ): Promise<ChangesReport> {
   const reader = new BackupReader(s3, loc);
-  const report: ChangesReport = { ...window, items: 0, changes: 0, byEvent: {}, byCause: {}, s3Requests: 0 };
+  const report: ChangesReport = { ...window, ...emptyCounts(), s3Requests: 0, source: 'listing' };
   await reader.eachKey(WHOLE, () => ({
     item: async (group) => {
       const seen = await changesOf(reader, group, window);
       if (seen.length === 0) return;
-      report.items++;
-      for (const meta of seen) {
-        report.changes++;
-        report.byEvent[meta.event] = (report.byEvent[meta.event] ?? 0) + 1;
-        report.byCause[meta.cause] = (report.byCause[meta.cause] ?? 0) + 1;
-      }
+      count(report, seen);
       const key = decodeObjectKey(loc, group.objectKey);
       onItem?.({ objectKey: group.objectKey, ...(key ? { key } : {}), changes: seen.length });
     },
@@ -56,11 +106,7 @@ export async function changesIn(
 }
 
 /** One item's changes in the window, each once (redelivered copies share a change id). */
-async function changesOf(
-  reader: BackupReader,
-  group: KeyVersions,
-  window: { sinceMs: number; untilMs: number },
-): Promise<ChangeMeta[]> {
+async function changesOf(reader: BackupReader, group: KeyVersions, window: Window): Promise<ChangeMeta[]> {
   const recent = group.versions.filter(
     (v) => !v.isDeleteMarker && v.lastModifiedMs >= window.sinceMs - DEFAULT_CLOCK_SKEW_MS,
   );

@@ -3,11 +3,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import pLimit from 'p-limit';
+import { type IndexedChange, indexedChange } from '../change-index';
 import { type BackupWrite, changeFromRecord, tableFromStreamArn } from '../change-record';
 import { ConfigurationError, InputError, PoisonRecordError } from '../errors';
 import type { Log } from '../log';
 import { countForTable, type MetricSink } from '../metrics';
 import { type BackupLocation, backupLocation } from '../object-key';
+import { ensureIndexMarker, writeIndex } from './change-index-store';
 import { recordManifest } from './manifest-store';
 import { assertVersionedBucket, writeChange } from './version-store';
 
@@ -60,11 +62,19 @@ export async function writeStreamBatch(
   await assertVersionedBucket(deps.s3, config.bucket);
   const groups = groupByItem(config, event.Records);
   await recordManifests(deps, config, event.Records);
+  for (const loc of tablesOf(config, groups)) await ensureIndexMarker(deps.s3, loc);
 
   const limit = pLimit(Math.max(1, config.concurrency));
-  const done: Written = { failures: [], written: 0, parked: 0, oldest: Number.POSITIVE_INFINITY };
+  const done: Written = {
+    failures: [],
+    written: 0,
+    parked: 0,
+    oldest: Number.POSITIVE_INFINITY,
+    indexed: new Map(),
+  };
   await Promise.all([...groups.values()].map((group) => limit(() => writeGroup(deps, config, group, done))));
-  const { failures, written, parked, oldest } = done;
+  const { written, parked, oldest } = done;
+  const failures = (await indexWritten(deps, config, done)) ? done.failures : event.Records;
   const now = deps.now?.() ?? Date.now();
   return {
     batchItemFailures: failures.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' })),
@@ -82,6 +92,44 @@ interface Written {
   parked: number;
   /** The oldest change time written: the batch's backup lag. */
   oldest: number;
+  /** What was written, per table, for the change index. */
+  indexed: Map<string, IndexedChange[]>;
+}
+
+/** The tables a batch writes to (normally one: a batch comes from one stream). */
+function tablesOf(config: StreamWriterConfig, groups: Map<string, Planned[]>): BackupLocation[] {
+  const tables = new Map<string, BackupLocation>();
+  for (const [first] of groups.values()) {
+    if (!first || first.change instanceof Error) continue;
+    const { record } = first;
+    const loc = locationOf(config, record);
+    tables.set(loc.table, loc);
+  }
+  return [...tables.values()];
+}
+
+/**
+ * Writes the batch's index entries. When they cannot be written the whole batch is reported
+ * failed, so Lambda retries it and the retry writes them (its versions again too: harmless,
+ * a change written twice counts once). False then.
+ */
+async function indexWritten(
+  deps: StreamWriterDeps,
+  config: StreamWriterConfig,
+  done: Written,
+): Promise<boolean> {
+  try {
+    for (const [table, changes] of done.indexed) {
+      await writeIndex(deps.s3, backupLocation(config.bucket, table, config.prefix ?? ''), changes);
+    }
+    return true;
+  } catch (err) {
+    deps.log.error('change index not written; the batch is retried whole', {
+      error: (err as Error).name,
+      reason: (err as Error).message,
+    });
+    return false;
+  }
 }
 
 /** One item's changes, in stream order; the first that fails stops the item (Lambda retries it). */
@@ -95,7 +143,11 @@ async function writeGroup(
     try {
       if (change instanceof Error) throw change;
       await deps.beforeWrite?.(change);
-      await writeChange(deps.s3, config.bucket, change);
+      const versionId = await writeChange(deps.s3, config.bucket, change);
+      const table = locationOf(config, record).table;
+      const indexed = done.indexed.get(table) ?? [];
+      indexed.push(indexedChange(change.objectKey, change.meta, versionId));
+      done.indexed.set(table, indexed);
       done.written++;
       done.oldest = Math.min(done.oldest, change.meta.timeMs);
     } catch (err) {

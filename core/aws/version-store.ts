@@ -14,9 +14,13 @@ import { ConfigurationError } from '../errors';
 import { compareObjectKeys } from '../pack-format';
 import type { ListedVersion } from '../select-version';
 
-/** Writes one change: the new image, or a tombstone then a delete marker. */
-export async function writeChange(s3: S3Client, bucket: string, change: BackupWrite): Promise<void> {
-  await s3.send(
+/** Writes one change (the new image, or a tombstone then a delete marker); returns the version id of its PUT (a removal's tombstone), for the change index. */
+export async function writeChange(
+  s3: S3Client,
+  bucket: string,
+  change: BackupWrite,
+): Promise<string | undefined> {
+  const put = await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: change.objectKey,
@@ -27,6 +31,7 @@ export async function writeChange(s3: S3Client, bucket: string, change: BackupWr
   );
   if (change.kind === 'remove')
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: change.objectKey }));
+  return put.VersionId;
 }
 
 const versioningChecked = new Set<string>();

@@ -646,7 +646,11 @@ describe('job function roles', () => {
       Sid: 'WriteBackfill',
       Effect: 'Allow',
       Action: 's3:PutObject',
-      Resource: [objectsArn(bucket, '/orders/_meta/*'), objectsArn(bucket, '/orders/v1/*')],
+      Resource: [
+        objectsArn(bucket, '/orders/_changes/*'),
+        objectsArn(bucket, '/orders/_meta/*'),
+        objectsArn(bucket, '/orders/v1/*'),
+      ],
     });
     expect(statements.find((s) => s.Sid === 'RepairVersionOrder')).toEqual({
       Sid: 'RepairVersionOrder',

@@ -105,6 +105,21 @@ describe('a hardened bucket: KMS key created, lifecycle, Object Lock, access log
     });
   });
 
+  it('expires change index objects two days after the versions they name may go', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Prefix: 'orders/_changes/',
+            ExpirationInDays: 402,
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            Status: 'Enabled',
+          }),
+        ]),
+      },
+    });
+  });
+
   it('locks every version with the chosen mode and days', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       ObjectLockEnabled: true,

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  INDEX_FORMAT,
+  type IndexedChange,
+  type IndexMarker,
+  indexBody,
+  indexedChangeId,
+  indexGap,
+  indexListing,
+  indexMarkerKey,
+  indexObjectKey,
+  indexObjectSpan,
+  parseIndexBody,
+  spanGroups,
+  UPGRADE_MARGIN_MS,
+} from '../change-index';
+import { gapsTouching } from '../gaps';
+import { type BackupLocation, itemsRoot } from '../object-key';
+import { TaskPool } from '../task-pool';
+import { listGaps } from './gap-store';
+import { readJsonIfExists } from './version-store';
+
+const markerSeen = new Set<string>();
+
+/**
+ * Makes sure the backup says from when its index is complete, before this process writes any
+ * version of it: a backup with no version yet is indexed from its start; one written before
+ * the index existed from a margin after now, when writers older than the index have finished.
+ */
+export async function ensureIndexMarker(
+  s3: S3Client,
+  loc: BackupLocation,
+  nowMs = Date.now(),
+): Promise<void> {
+  const key = indexMarkerKey(loc);
+  if (markerSeen.has(`${loc.bucket}/${key}`)) return;
+  if (!(await readIndexMarker(s3, loc))) {
+    const any = await s3.send(
+      new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: itemsRoot(loc), MaxKeys: 1 }),
+    );
+    const marker: IndexMarker = {
+      format: INDEX_FORMAT,
+      fromMs: any.KeyCount ? nowMs + UPGRADE_MARGIN_MS : 0,
+    };
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: loc.bucket,
+        Key: key,
+        Body: JSON.stringify(marker),
+        ContentType: 'application/json',
+      }),
+    );
+  }
+  markerSeen.add(`${loc.bucket}/${key}`);
+}
+
+export const readIndexMarker = (s3: S3Client, loc: BackupLocation): Promise<IndexMarker | undefined> =>
+  readJsonIfExists<IndexMarker>(s3, loc.bucket, indexMarkerKey(loc));
+
+/** Writes a batch's index: one object, or one per day-long span in the rare batch spanning more. */
+export async function writeIndex(
+  s3: S3Client,
+  loc: BackupLocation,
+  changes: readonly IndexedChange[],
+): Promise<number> {
+  const groups = spanGroups(changes);
+  const batchId = randomBytes(8).toString('hex');
+  for (const group of groups) {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: loc.bucket,
+        Key: indexObjectKey(loc, group, batchId),
+        Body: indexBody(group),
+        ContentType: 'application/json',
+      }),
+    );
+  }
+  return groups.length;
+}
+
+/** The index's answer for a window: its changes (each once), or why it cannot answer. */
+export type IndexAnswer =
+  | { covered: true; changes: IndexedChange[]; objectsRead: number }
+  | { covered: false; reason: string };
+
+/**
+ * Every indexed change with a change time in [sinceMs, untilMs], each once, when the index
+ * covers the window (see indexGap); objects whose names put them outside it are never read.
+ */
+export async function indexedChangesIn(
+  s3: S3Client,
+  loc: BackupLocation,
+  window: { sinceMs: number; untilMs: number },
+): Promise<IndexAnswer> {
+  const gaps = gapsTouching(await listGaps(s3, loc), window.sinceMs, window.untilMs);
+  const reason = indexGap(await readIndexMarker(s3, loc), window, gaps.length);
+  if (reason) return { covered: false, reason };
+  const keys = await indexKeysFor(s3, loc, window);
+  const found = new Map<string, IndexedChange>();
+  const pool = new TaskPool(16);
+  for (const key of keys) {
+    await pool.submit(async () => {
+      const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
+      for (const c of parseIndexBody((await out.Body?.transformToString('utf8')) ?? '', key)) {
+        if (c.timeMs >= window.sinceMs && c.timeMs <= window.untilMs) found.set(indexedChangeId(c), c);
+      }
+    });
+  }
+  await pool.drain();
+  return { covered: true, changes: [...found.values()], objectsRead: keys.length };
+}
+
+/** The index objects that can hold a change of the window, by their names. */
+async function indexKeysFor(
+  s3: S3Client,
+  loc: BackupLocation,
+  window: { sinceMs: number; untilMs: number },
+): Promise<string[]> {
+  const { prefix, startAfter, lastFolder } = indexListing(loc, window);
+  const keys: string[] = [];
+  let token: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: loc.bucket,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : { StartAfter: startAfter }),
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      const key = o.Key ?? '';
+      if (key > lastFolder && !key.startsWith(lastFolder)) return keys;
+      const span = indexObjectSpan(key);
+      if (span && span.lastMs >= window.sinceMs && span.firstMs <= window.untilMs) keys.push(key);
+    }
+    token = page.NextContinuationToken;
+    if (!token) return keys;
+  }
+}
