@@ -33,26 +33,30 @@ export async function ensureIndexMarker(
   loc: BackupLocation,
   nowMs = Date.now(),
 ): Promise<void> {
-  const key = indexMarkerKey(loc);
-  if (markerSeen.has(`${loc.bucket}/${key}`)) return;
+  const seen = `${loc.bucket}/${indexMarkerKey(loc)}`;
+  if (markerSeen.has(seen)) return;
   if (!(await readIndexMarker(s3, loc))) {
     const any = await s3.send(
       new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: itemsRoot(loc), MaxKeys: 1 }),
     );
-    const marker: IndexMarker = {
-      format: INDEX_FORMAT,
-      fromMs: any.KeyCount ? nowMs + UPGRADE_MARGIN_MS : 0,
-    };
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: loc.bucket,
-        Key: key,
-        Body: JSON.stringify(marker),
-        ContentType: 'application/json',
-      }),
-    );
+    // A writer of this version writes the marker before its first version: items seen with a
+    // marker there by now are another writer's, started at the same time (a new table's shards).
+    const raced = any.KeyCount ? await readIndexMarker(s3, loc) : undefined;
+    if (!raced) await putMarker(s3, loc, any.KeyCount ? nowMs + UPGRADE_MARGIN_MS : 0);
   }
-  markerSeen.add(`${loc.bucket}/${key}`);
+  markerSeen.add(seen);
+}
+
+async function putMarker(s3: S3Client, loc: BackupLocation, fromMs: number): Promise<void> {
+  const marker: IndexMarker = { format: INDEX_FORMAT, fromMs };
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: loc.bucket,
+      Key: indexMarkerKey(loc),
+      Body: JSON.stringify(marker),
+      ContentType: 'application/json',
+    }),
+  );
 }
 
 export const readIndexMarker = (s3: S3Client, loc: BackupLocation): Promise<IndexMarker | undefined> =>

@@ -265,6 +265,44 @@ describe('where the index starts', () => {
   it('is the start of a new backup, and a margin after now for a backup written before the index', async () => {
     await write(`${table}-fresh`);
     expect(await markerOf(`${table}-fresh`)).toEqual({ format: INDEX_FORMAT, fromMs: 0 });
+    // Two writers starting together on a new backup (its shards): this one read "no marker"
+    // just before the other wrote its marker and first version (the proxy answers that first
+    // read with 404). Seeing items, it reads the marker again and keeps the other's.
+    const shards = backupLocation(bucket, `${table}-shards`);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: indexMarkerKey(shards),
+        Body: JSON.stringify({ format: INDEX_FORMAT, fromMs: 0 }),
+      }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${itemsRoot(shards)}00/pk=S.y`, Body: '{}' }));
+    let stale = 0;
+    const proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL_S3 as string, {
+      respond: (req) => {
+        if (
+          req.method !== 'GET' ||
+          !decodeURIComponent(req.url ?? '').includes(indexMarkerKey(shards)) ||
+          stale++ > 0
+        )
+          return undefined;
+        return {
+          status: 404,
+          type: 'application/xml',
+          body: '<Error><Code>NoSuchKey</Code><Message>none</Message></Error>',
+        };
+      },
+    });
+    proxies.push(proxy);
+    const events = new EventBuilder(shards.table);
+    const key = { pk: { S: 'b' }, sk: { N: '1' } };
+    await writeStreamBatch(
+      { s3: s3Client({ endpoint: proxy.url }), log: silentLog },
+      { bucket, concurrency: 1 },
+      events.event([events.record('INSERT', key, work.firstS, key)]),
+    );
+    expect(await markerOf(shards.table)).toEqual({ format: INDEX_FORMAT, fromMs: 0 });
+    expect(stale).toBeGreaterThan(1);
     const older = backupLocation(bucket, `${table}-older`);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${itemsRoot(older)}00/pk=S.x`, Body: '{}' }));
     const before = Date.now();
