@@ -14,6 +14,7 @@ import { runJob } from '../core/aws/run-job';
 import { InputError } from '../core/errors';
 import { parseKeys } from '../core/item-key';
 import { MAX_PARTITIONS } from '../core/job-parts';
+import { parseInstant } from '../core/time-arg';
 import type { CliContext } from './context';
 import { instantOf, jsonOrFile, type LocationOptions, locationOf, positiveInt } from './options';
 
@@ -23,6 +24,7 @@ interface RestoreOptions extends LocationOptions {
   createTable?: boolean;
   mode: string;
   keys?: string;
+  since?: string;
   dryRun?: boolean;
   inPlace?: boolean;
   yes?: boolean;
@@ -50,6 +52,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       'upsert',
     )
     .option('--keys <json-or-file>', 'only these items: key objects, plain JSON or DynamoDB JSON')
+    .option(
+      '--since <time>',
+      'roll forward: the target holds the table as of this instant (an earlier restore); write only the items changed since, each as of --at (deleted if absent then)',
+    )
     .option('--dry-run', 'print the plan (puts, deletes, unchanged) and write nothing')
     .option('--in-place', 'allow the target to be the source table (undo)')
     .option('--yes', 'with --in-place: do not ask before writing')
@@ -94,6 +100,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
         partitions,
         ...(o.maxWcu ? { maxWcu: positiveInt('--max-wcu', o.maxWcu, 1, 10_000_000) } : {}),
         ...(keys ? { keys } : {}),
+        ...(o.since !== undefined ? { sinceMs: parseInstant('--since', o.since) } : {}),
         ...(o.transform ? { transform: o.transform } : {}),
         usePack: o.pack,
       };
@@ -160,6 +167,12 @@ function describe(s: RestoreJobSummary): string {
     `  put ${s.itemsPut}, deleted ${s.itemsDeleted}, unchanged ${s.itemsUnchanged}`,
     `  ${s.versionsScanned} versions scanned in ${s.partitions} partition${s.partitions === 1 ? '' : 's'}${s.targetItemsRead ? ` (target read once: ${s.targetItemsRead} items)` : ''}${s.pack ? `, ${s.itemsFromPack} items read from pack ${s.pack}` : ''}, ${s.s3Requests} S3 and ${s.dynamodbRequests} DynamoDB requests, ${(s.durationMs / 1000).toFixed(1)} s`,
   ];
+  const rolled = s.rolledForward;
+  if (rolled) {
+    lines.push(
+      `  rolled forward from ${new Date(rolled.sinceMs).toISOString()}: ${rolled.changedItems} items changed since, found ${rolled.changesFrom === 'index' ? 'in the change index' : `by listing every version (${rolled.note})`}`,
+    );
+  }
   if (s.samples?.put.length) lines.push(`  e.g. put: ${s.samples.put.join(' ')}`);
   if (s.samples?.delete.length) lines.push(`  e.g. delete: ${s.samples.delete.join(' ')}`);
   for (const item of s.samples?.transformed ?? []) lines.push(`  transformed: ${JSON.stringify(item)}`);

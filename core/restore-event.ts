@@ -9,7 +9,9 @@ import { parseInstant } from './time-arg';
  * The restore job's plan event (the restore workflow's execution input, with `table`, `bucket`
  * and `prefix` fixed by the workflow): `table`, `bucket`, `prefix`?, `at`? (ISO-8601 with zone or
  * epoch ms; default now), `targetTable`, `mode`? (upsert | rewind), `createTable`?, `dryRun`?,
- * `inPlace`?, `concurrency`?, `maxWcu`?, `keys`? (key objects in DynamoDB JSON), `partitions`?.
+ * `inPlace`?, `concurrency`?, `maxWcu`?, `keys`? (key objects in DynamoDB JSON), `partitions`?,
+ * `since`? (roll forward: the target holds the table as of then; only the items changed since
+ * are written, each as of `at`).
  */
 export interface RestoreEvent {
   table: string;
@@ -25,6 +27,7 @@ export interface RestoreEvent {
   maxWcu?: number;
   keys?: ItemKey[];
   partitions?: number;
+  since?: string | number;
 }
 
 /** Checks a restore event as the CLI checks its flags, before anything is read or written. */
@@ -53,5 +56,6 @@ export function parseRestoreEvent(event: RestoreEvent, nowMs = Date.now()): Rest
     ...(maxWcu ? { maxWcu } : {}),
     ...(partitions ? { partitions } : {}),
     ...(event.keys ? { keys: event.keys } : {}),
+    ...(event.since !== undefined ? { sinceMs: parseInstant('since', String(event.since)) } : {}),
   };
 }

@@ -1,9 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import type { ChangeMeta } from '../change-record';
+import type { ChangeMeta, Tombstone } from '../change-record';
+import type { WireItem } from '../ddb-json';
+import { BackupStateError } from '../errors';
 import { type Deadline, NO_DEADLINE } from '../job-model';
 import { type Log, silentLog } from '../log';
-import { type BackupLocation, itemsRoot } from '../object-key';
+import { type BackupLocation, decodeObjectKey, type ItemKey, itemsRoot } from '../object-key';
 import { compareObjectKeys, type PackEntry } from '../pack-format';
 import {
   compactRanges,
@@ -182,6 +184,23 @@ export class BackupReader {
   /** Every version and delete marker of one object key, newest first. */
   versionsOf(objectKey: string): Promise<ListedVersion[]> {
     return listVersionsOfKey(this.s3, this.loc.bucket, objectKey);
+  }
+
+  /**
+   * An item's key from its object key or, for the long (hashed) form, from its newest version
+   * with a body: the image, or a removal's tombstone (which names the key).
+   */
+  async keyOf(objectKey: string, names: readonly string[]): Promise<ItemKey> {
+    const decoded = decodeObjectKey(this.loc, objectKey);
+    if (decoded) return decoded;
+    for (const v of await this.versionsOf(objectKey)) {
+      if (v.isDeleteMarker) continue;
+      const { body } = await readVersion(this.s3, this.loc.bucket, objectKey, v.versionId);
+      const parsed = JSON.parse(body) as WireItem & Partial<Tombstone>;
+      if (parsed.ddbRewindTombstone) return parsed.Keys as ItemKey;
+      return Object.fromEntries(names.map((n) => [n, parsed[n]])) as ItemKey;
+    }
+    throw new BackupStateError(`${objectKey} has no version to read its key from: run ddb-rewind verify`);
   }
 
   /**

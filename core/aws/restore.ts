@@ -33,6 +33,12 @@ export interface RestoreRequest {
   createTable?: boolean;
   /** Only these items; otherwise every item of `partition`. */
   keys?: ItemKey[];
+  /**
+   * Roll forward: the target already holds the table as of this instant (epoch ms, an earlier
+   * restore); only the items changed after it, up to `atMs`, are written, each as it was at
+   * `atMs` (deleted when absent then). The job finds them with the change index.
+   */
+  sinceMs?: number;
   partition?: Partition;
   /** Several ranges instead of `partition` (a job continuation's rest). */
   ranges?: Partition[];
@@ -103,15 +109,38 @@ export async function checkRestore(deps: RestoreDeps, req: RestoreRequest): Prom
   if (req.maxWcu !== undefined && !(req.maxWcu > 0)) {
     throw new InputError(`Expected \`--max-wcu\` to be a positive number, got ${req.maxWcu}`);
   }
+  if (req.sinceMs !== undefined) checkRollForward(req);
   const manifest = await requireManifest(deps.s3, req.source);
   await assertAnswerable(
     deps.s3,
     req.source,
     manifest,
-    [{ flag: '--at', atMs: req.atMs }],
+    [
+      ...(req.sinceMs !== undefined ? [{ flag: '--since', atMs: req.sinceMs }] : []),
+      { flag: '--at', atMs: req.atMs },
+    ],
     deps.now?.() ?? Date.now(),
   );
   return manifest;
+}
+
+/** A roll forward writes into a copy as of `sinceMs`: no new table, no other item selection. */
+function checkRollForward(req: RestoreRequest): void {
+  const since = req.sinceMs ?? 0;
+  if (!(since < req.atMs)) {
+    throw new InputError(
+      `Expected \`--since\` (${new Date(since).toISOString()}) to be before \`--at\` (${new Date(req.atMs).toISOString()}): it is when the target was restored as of`,
+    );
+  }
+  if (req.keys)
+    throw new InputError(
+      'Expected --since or --keys, not both: a roll forward writes the items changed since',
+    );
+  if (req.createTable) {
+    throw new InputError(
+      'Expected an existing target with --since (a restore as of --since): drop --create-table, or restore as of --at without --since',
+    );
+  }
 }
 
 /**

@@ -2,12 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { indexedChangesIn } from '../../core/aws/change-index-store';
 import { type ChangesReport, changesIn } from '../../core/aws/changes';
 import { s3Client } from '../../core/aws/clients';
@@ -16,6 +11,7 @@ import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { INDEX_FORMAT, indexMarkerKey, indexRoot, UPGRADE_MARGIN_MS } from '../../core/change-index';
 import { silentLog } from '../../core/log';
 import { backupLocation, itemsRoot } from '../../core/object-key';
+import { setIndexStart, withoutIndex } from '../support/change-index';
 import { localBackfillArgs, runCli } from '../support/cli';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { EventBuilder } from '../support/fixtures';
@@ -64,18 +60,7 @@ async function collect(window: { sinceMs: number; untilMs: number }) {
 async function withoutMarker<T>(run: () => Promise<T>): Promise<T> {
   const marker = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: indexMarkerKey(loc) }));
   expect(marker.KeyCount).toBe(1);
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: indexMarkerKey(loc) }));
-  try {
-    return await run();
-  } finally {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: indexMarkerKey(loc),
-        Body: JSON.stringify({ format: INDEX_FORMAT, fromMs: 0 }),
-      }),
-    );
-  }
+  return withoutIndex(s3, loc, run);
 }
 
 beforeAll(async () => {
@@ -186,25 +171,13 @@ describe('the change index', () => {
 
   it('falls back to the listing, and says why, before the index starts and over a gap', async () => {
     const w = windows()[1] as { sinceMs: number; untilMs: number };
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: indexMarkerKey(loc),
-        Body: JSON.stringify({ format: INDEX_FORMAT, fromMs: w.sinceMs + 1 }),
-      }),
-    );
+    await setIndexStart(s3, loc, w.sinceMs + 1);
     const before = await collect(w);
     expect(before.report).toMatchObject({
       source: 'listing',
       note: expect.stringMatching(/the change index starts at .*, after the window starts/),
     });
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: indexMarkerKey(loc),
-        Body: JSON.stringify({ format: INDEX_FORMAT, fromMs: 0 }),
-      }),
-    );
+    await setIndexStart(s3, loc, 0);
     expect((await collect(w)).report.source).toBe('index');
     const gapped = backupLocation(bucket, table);
     await recordGap(s3, gapped, { fromMs: w.untilMs - 1000, toMs: w.untilMs + 1000, reason: 'test gap' });

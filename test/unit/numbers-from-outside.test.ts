@@ -71,6 +71,13 @@ describe('numbers in the restore event', () => {
     expect(parsed).toMatchObject({ concurrency: 8, maxWcu: 100, atMs: Date.parse('2026-03-01T09:00:00Z') });
     expect(parsed.partitions).toBeUndefined();
   });
+
+  it('takes a roll forward instant (`since`), checked like `at`', () => {
+    expect(parseRestoreEvent({ ...base, since: '2026-03-01T08:00:00Z' }).sinceMs).toBe(
+      Date.parse('2026-03-01T08:00:00Z'),
+    );
+    expect(() => parseRestoreEvent({ ...base, since: 'yesterday' })).toThrow(/since/);
+  });
 });
 
 describe('TaskPool', () => {

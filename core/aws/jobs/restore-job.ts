@@ -13,6 +13,8 @@ import { hashPrefixOf, type ItemKey, objectKeyFor } from '../../object-key';
 import { type Partition, splitPartitions, WHOLE } from '../../partition';
 import { keyNames } from '../../table-manifest';
 import { loadTransform } from '../../transform';
+import { BackupReader } from '../backup-reader';
+import { type ChangedItem, changesIn } from '../changes';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
 import { splitForJob } from '../pack-reader';
 import { addRequests } from '../request-tally';
@@ -43,6 +45,44 @@ interface RestoreParams {
   spillSegments: number;
   keyNames: string[];
   startedMs: number;
+  /** A roll forward's changed items, and how they were found. */
+  rolledForward?: RolledForward;
+}
+
+/** What a roll forward (`sinceMs`) found to write, reported in the summary. */
+export interface RolledForward {
+  sinceMs: number;
+  changedItems: number;
+  /** The change index, or a listing of every version where the index does not cover (`note`). */
+  changesFrom: 'index' | 'listing';
+  note?: string;
+}
+
+/** The keys of the items changed in (sinceMs, atMs], from the change index where it covers. */
+async function changedKeys(
+  ctx: JobContext,
+  req: RestoreJobRequest,
+  names: readonly string[],
+): Promise<{ keys: ItemKey[]; report: RolledForward }> {
+  const sinceMs = req.sinceMs ?? 0;
+  const changed: ChangedItem[] = [];
+  const found = await changesIn(ctx.s3, req.source, { sinceMs: sinceMs + 1, untilMs: req.atMs }, (i) =>
+    changed.push(i),
+  );
+  const reader = new BackupReader(ctx.s3, req.source);
+  const keys: ItemKey[] = [];
+  for (const item of changed) keys.push(item.key ?? (await reader.keyOf(item.objectKey, names)));
+  const report: RolledForward = {
+    sinceMs,
+    changedItems: keys.length,
+    changesFrom: found.source,
+    ...(found.note ? { note: found.note } : {}),
+  };
+  if (found.note)
+    ctx.log.warn('roll forward: the change index does not cover the window; every version was listed', {
+      note: found.note,
+    });
+  return { keys, report };
 }
 
 type RestoreTask =
@@ -55,6 +95,7 @@ export interface RestoreJobSummary extends RestoreSummary {
   partitions: number;
   /** Items the target's one scan read (all partitions together); 0 when it was not read. */
   targetItemsRead: number;
+  rolledForward?: RolledForward;
 }
 
 export type RestoreJobContext = JobContext & Pick<RestoreDeps, 'onProgress'>;
@@ -69,7 +110,12 @@ async function plan(ctx: JobContext, req: RestoreJobRequest): Promise<JobPlan<Re
       ? false
       : await prepareTarget(ctx.dynamodb, manifest, req.targetTable, Boolean(req.createTable));
   const empty = created || Boolean(req.createTable && req.dryRun);
-  const { partitions: count = 1, spillSegments: askedSegments, keys, ...rest } = req;
+  const rolled = req.sinceMs !== undefined ? await changedKeys(ctx, req, keyNames(manifest)) : undefined;
+  // The tasks restore the keys found here: `sinceMs` has done its work.
+  const { partitions: count = 1, spillSegments: askedSegments, keys: asked, sinceMs: _since, ...given } = req;
+  const keys = rolled?.keys ?? asked;
+  // Rolled forward, an item absent at T is deleted from the copy, whatever the mode.
+  const rest = rolled ? { ...given, mode: 'rewind' as const } : given;
   const spillSegments =
     empty || keys ? 0 : (askedSegments ?? (await spillSegmentsFor(ctx.dynamodb, req.targetTable, 4)));
   const ref: JobRef = {
@@ -82,6 +128,7 @@ async function plan(ctx: JobContext, req: RestoreJobRequest): Promise<JobPlan<Re
     spillSegments,
     keyNames: keyNames(manifest),
     startedMs: Date.now(),
+    ...(rolled ? { rolledForward: rolled.report } : {}),
   };
   await putJobJson(ctx.s3, ref, 'plan.json', params);
   const task = (step: JobTask['step'], id: string, p: RestoreTask): JobTask<RestoreTask> => ({
@@ -180,7 +227,13 @@ async function finish(ctx: JobContext, p: JobPlan<RestoreParams, RestoreTask>): 
   for (const r of prepared) addRequests(total, r);
   const targetItemsRead = params.spillSegments ? await spilledItems(ctx.s3, p, params.spillSegments) : 0;
   await clearJob(ctx.s3, p);
-  const summary = { ...total, jobId: p.jobId, partitions: p.partitions.length, targetItemsRead };
+  const summary = {
+    ...total,
+    jobId: p.jobId,
+    partitions: p.partitions.length,
+    targetItemsRead,
+    ...(params.rolledForward ? { rolledForward: params.rolledForward } : {}),
+  };
   ctx.log.info('restore job finished', { ...summary, samples: undefined });
   return summary;
 }
