@@ -4,6 +4,7 @@ import { clientsFromEnv } from '../core/aws/clients';
 import { type ExportSummary, exportAsOf } from '../core/aws/export-as-of';
 import { InputError } from '../core/errors';
 import { MAX_PARTITIONS } from '../core/job-parts';
+import { parseInstant } from '../core/time-arg';
 import type { CliContext } from './context';
 import { instantOf, type LocationOptions, locationOf, positiveInt } from './options';
 
@@ -15,6 +16,7 @@ interface ExportOptions extends LocationOptions {
   pack: boolean;
   transform?: string;
   format: string;
+  since?: string;
   json?: boolean;
 }
 
@@ -50,6 +52,10 @@ export function registerExport(program: Command, ctx: CliContext): void {
       "dynamodb-json (DynamoDB's own, ImportTable reads it) or parquet (a folder --out: a column per key attribute and Item, the item as JSON)",
       'dynamodb-json',
     )
+    .option(
+      '--since <time>',
+      "an incremental export: only the items changed after this instant, up to --at, in DynamoDB's incremental export format (Keys, OldImage as of --since, NewImage as of --at; a folder --out)",
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (o: ExportOptions) => {
       if (o.format !== 'dynamodb-json' && o.format !== 'parquet')
@@ -75,6 +81,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
           usePack: o.pack,
           ...(o.transform ? { transform: o.transform } : {}),
           format: o.format,
+          ...(o.since !== undefined ? { sinceMs: parseInstant('--since', o.since) } : {}),
         },
       );
       for (const w of summary.warnings) ctx.log.warn(w);
@@ -87,5 +94,10 @@ export function registerExport(program: Command, ctx: CliContext): void {
 
 function describe(s: ExportSummary): string {
   const where = s.manifest ? `${s.out} (${s.files} data files, manifest ${s.manifest})` : s.out;
+  const c = s.changesFrom;
+  if (c) {
+    const found = c.source === 'index' ? 'the change index' : `a listing of every version (${c.note})`;
+    return `exported the changes of ${s.items} items up to ${new Date(s.atMs).toISOString()} to ${where} (${c.changedItems} items changed, found in ${found}; ${(s.durationMs / 1000).toFixed(1)} s)`;
+  }
   return `exported ${s.items} items as of ${new Date(s.atMs).toISOString()} to ${where} (${s.versionsScanned} versions scanned, ${(s.durationMs / 1000).toFixed(1)} s)`;
 }

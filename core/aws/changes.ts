@@ -28,10 +28,12 @@ export interface ChangedItem {
   /** Undefined for keys too long for the object key (read the item's history for it). */
   key?: ItemKey;
   changes: number;
+  /** The item's last change time in the window, epoch ms. */
+  lastMs: number;
 }
 
 type Window = { sinceMs: number; untilMs: number };
-type Counted = Pick<ChangeMeta, 'event' | 'cause'>;
+type Counted = Pick<ChangeMeta, 'event' | 'cause' | 'timeMs'>;
 
 /**
  * Which items changed in a window, with counts per event and cause (items in key order from the
@@ -62,11 +64,14 @@ export async function changesIn(
     const seen = byItem.get(objectKey) ?? [];
     count(report, seen);
     const key = decodeObjectKey(loc, objectKey);
-    onItem?.({ objectKey, ...(key ? { key } : {}), changes: seen.length });
+    onItem?.({ objectKey, ...(key ? { key } : {}), changes: seen.length, lastMs: lastOf(seen) });
   }
   report.s3Requests = tally.total('s3');
   return report;
 }
+
+const lastOf = (seen: readonly Pick<ChangeMeta, 'timeMs'>[]): number =>
+  Math.max(...seen.map((c) => c.timeMs));
 
 const emptyCounts = () => ({ items: 0, changes: 0, byEvent: {}, byCause: {} });
 
@@ -98,7 +103,12 @@ async function listedChanges(
       if (seen.length === 0) return;
       count(report, seen);
       const key = decodeObjectKey(loc, group.objectKey);
-      onItem?.({ objectKey: group.objectKey, ...(key ? { key } : {}), changes: seen.length });
+      onItem?.({
+        objectKey: group.objectKey,
+        ...(key ? { key } : {}),
+        changes: seen.length,
+        lastMs: lastOf(seen),
+      });
     },
   }));
   report.s3Requests = reader.tally.total('s3');

@@ -30,6 +30,11 @@ export interface ExportRequest {
   transform?: string;
   /** The data files' format (a folder `out`). @default 'dynamodb-json' */
   format?: ExportFormat;
+  /**
+   * An incremental export of (sinceMs, atMs] in DynamoDB's incremental format
+   * (incremental-export.ts) instead of the table as of `atMs`: a folder `out`, DynamoDB JSON.
+   */
+  sinceMs?: number;
 }
 
 export interface ExportSummary extends RequestSummary {
@@ -43,6 +48,8 @@ export interface ExportSummary extends RequestSummary {
   exportId?: string;
   files?: number;
   manifest?: string;
+  /** An incremental export: how many items changed, and how they were found (index or listing). */
+  changesFrom?: { changedItems: number; source: 'index' | 'listing'; note?: string };
   /** Where the export was registered in Glue (the deployed export workflow's `exportTables`). */
   catalog?: Registered;
   jobId: string;

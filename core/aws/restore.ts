@@ -129,7 +129,7 @@ function checkRollForward(req: RestoreRequest): void {
   const since = req.sinceMs ?? 0;
   if (!(since < req.atMs)) {
     throw new InputError(
-      `Expected \`--since\` (${new Date(since).toISOString()}) to be before \`--at\` (${new Date(req.atMs).toISOString()}): it is when the target was restored as of`,
+      `Expected \`--since\` (${new Date(since).toISOString()}) to be before \`--at\` (${new Date(req.atMs).toISOString()}): the window runs from --since to --at`,
     );
   }
   if (req.keys)

@@ -193,7 +193,13 @@ describe('item history', () => {
       notListed: 0,
     });
     expect(doc.changedItems).toEqual([
-      { objectKey: expect.stringContaining('pk=S.Zürich%2Fuser%201'), key: keys, changes: 5 },
+      {
+        objectKey: expect.stringContaining('pk=S.Zürich%2Fuser%201'),
+        key: keys,
+        changes: 5,
+        // its removal, the window's last change of it
+        lastMs: (t0 + 60) * 1000,
+      },
     ]);
     const none = await runCli(
       ['changes', '--table', table, '--bucket', bucket, '--since', String((t0 + 200) * 1000), '--json'],

@@ -96,7 +96,7 @@ describe('restore --since (roll forward)', () => {
     const cases: Array<[string[], RegExp]> = [
       [
         ['--since', String(t2), '--at', String(t1)],
-        /Expected `--since` \(\S+\) to be before `--at` \(\S+\): it is when the target was restored as of/,
+        /Expected `--since` \(\S+\) to be before `--at` \(\S+\): the window runs from --since to --at/,
       ],
       [['--since', String(t1), '--keys', '[{"pk":"a","sk":1}]'], /Expected --since or --keys, not both/],
       [['--since', String(t1), '--create-table'], /Expected an existing target with --since/],

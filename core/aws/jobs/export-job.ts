@@ -18,6 +18,7 @@ import {
   md5Base64,
   newExportId,
 } from '../../export-manifest';
+import { incrementalSummary } from '../../incremental-export';
 import {
   continueTask,
   type JobPlan,
@@ -42,6 +43,7 @@ import {
 } from '../data-sink';
 import type { ExportRequest, ExportSummary } from '../export-as-of';
 import { type ExportCatalog, registerExport } from '../export-catalog';
+import { type ChangedEntry, changedUnits, writeChangesFile } from '../export-changes';
 import { folderTarget, openGzipSink, putWhole, singleTarget } from '../export-files';
 import { gapWarnings } from '../gap-store';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
@@ -61,12 +63,16 @@ interface ExportParams {
   exportId?: string;
   warnings: string[];
   startedMs: number;
+  /** An incremental export's changed items, and how they were found. */
+  changesFrom?: ExportSummary['changesFrom'];
   /** The key attributes and their types: a Parquet export's columns, what a transform must keep. */
   keyColumns: KeyColumn[];
 }
 
 interface ExportTask {
   partition: Partition;
+  /** An incremental export's task: the changed items of its partition. */
+  changes?: ChangedEntry[];
   /** A continuation's share: what the runs before it left (see ScanStats.remaining). */
   rest?: Partition[];
 }
@@ -105,6 +111,11 @@ async function checkOutput(req: ExportRequest, dest: ExportDestination, columns:
       `Expected \`--out\` to be a folder (ending in /) with \`--format parquet\`, got \`${req.out}\`: Parquet files are written in the export layout`,
     );
   }
+  if (req.sinceMs !== undefined && (!isFolder(dest) || req.format === 'parquet' || req.transform)) {
+    throw new InputError(
+      "Expected `--out` to be a folder (ending in /), DynamoDB JSON and no --transform with `--since`: an incremental export is written in DynamoDB's incremental layout only",
+    );
+  }
   if (req.format === 'parquet') await parquetSchema(columns);
   if (req.transform)
     await loadTransform(
@@ -126,15 +137,17 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
     atMs: req.atMs,
     targetTable: `${req.source.table}-export`,
     mode: 'upsert',
+    ...(req.sinceMs !== undefined ? { sinceMs: req.sinceMs } : {}),
   });
   const dest = exportDestination(req.out);
   const count = req.partitions ?? 1;
   const columns = await checkOutput(req, dest, keyColumns(manifest));
-  const ranges = await splitForJob(ctx.s3, req.source, {
-    atMs: req.atMs,
-    range: req.partition ?? WHOLE,
-    count,
-  });
+  const incremental = req.sinceMs !== undefined ? await changedTasks(ctx, req, columns, count) : undefined;
+  const units: ExportTask[] =
+    incremental?.units ??
+    (await splitForJob(ctx.s3, req.source, { atMs: req.atMs, range: req.partition ?? WHOLE, count })).map(
+      (partition) => ({ partition }),
+    );
   const warnings = await gapWarnings(ctx.s3, req.source, req.atMs);
   const ref: JobRef = { job: 'export', jobId: newJobId('export', startedMs), ...req.source };
   const exportId = isFolder(dest) ? newExportId(startedMs) : undefined;
@@ -147,6 +160,7 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
     warnings,
     startedMs,
     keyColumns: columns,
+    ...(incremental ? { changesFrom: incremental.changesFrom } : {}),
   };
   await putJobJson(ctx.s3, ref, 'plan.json', params);
   return {
@@ -154,12 +168,12 @@ async function plan(ctx: JobContext, req: ExportRequest): Promise<JobPlan<Export
     step: 'finish',
     params,
     prepare: [],
-    partitions: ranges.map((partition, i) => ({
+    partitions: units.map((params, i) => ({
       ...ref,
       step: 'partition',
       id: taskId('p', i),
       part: 0,
-      params: { partition },
+      params,
     })),
   };
 }
@@ -186,12 +200,9 @@ const paramsOf = (ctx: JobContext, ref: JobRef) => readPlanParams<ExportParams>(
 async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<TaskOutcome<ExportTask>> {
   const params = await paramsOf(ctx, task);
   const req = params.request;
-  const reader = new BackupReader(ctx.s3, req.source, {
-    ...(req.concurrency ? { concurrency: req.concurrency } : {}),
-    ...(req.clockSkewMs !== undefined ? { clockSkewMs: req.clockSkewMs } : {}),
-    log: ctx.log,
-  });
+  const reader = readerOf(ctx, req);
   const s3 = counted(ctx.s3, reader.tally);
+  if (task.params.changes) return changesPartition(ctx, task, params, reader);
   const pack = req.usePack === false ? undefined : await reader.openPack(req.atMs);
   const range = task.params.partition;
   const scan: ScanRequest = {
@@ -228,6 +239,50 @@ async function partition(ctx: JobContext, task: JobTask<ExportTask>): Promise<Ta
   return written.remaining.length
     ? continueTask(task, { partition: range, rest: written.remaining })
     : { done: true, id: task.id };
+}
+
+const readerOf = (ctx: JobContext, req: ExportParams['request']) =>
+  new BackupReader(ctx.s3, req.source, {
+    ...(req.concurrency ? { concurrency: req.concurrency } : {}),
+    ...(req.clockSkewMs !== undefined ? { clockSkewMs: req.clockSkewMs } : {}),
+    log: ctx.log,
+  });
+
+/** The incremental export's tasks: the changed items by partition, and how they were found. */
+async function changedTasks(ctx: JobContext, req: ExportRequest, columns: KeyColumn[], count: number) {
+  const window = { sinceMs: req.sinceMs ?? 0, atMs: req.atMs };
+  const names = columns.map((c) => c.name);
+  const { units, report } = await changedUnits(ctx.s3, readerOf(ctx, req), window, names, count);
+  const changedItems = units.reduce((n, u) => n + u.changes.length, 0);
+  const changesFrom = { changedItems, source: report.source, ...(report.note ? { note: report.note } : {}) };
+  return { units, changesFrom };
+}
+
+/** An incremental export's task: one data file of its changed items' lines. */
+async function changesPartition(
+  ctx: JobContext,
+  task: JobTask<ExportTask>,
+  params: ExportParams,
+  reader: BackupReader,
+): Promise<TaskOutcome<ExportTask>> {
+  if (!isFolder(params.dest) || !params.exportId)
+    throw new InputError('An incremental export needs a folder `--out`');
+  const written = await writeChangesFile(counted(ctx.s3, reader.tally), reader, {
+    dest: params.dest,
+    exportId: params.exportId,
+    partition: task.params.partition,
+    changes: task.params.changes ?? [],
+    window: { sinceMs: params.request.sinceMs ?? 0, atMs: params.request.atMs },
+  });
+  const result: ExportTaskResult = {
+    items: written.items,
+    versionsScanned: written.versions,
+    files: written.files,
+    ...requestSummary(reader.tally),
+    covered: [task.params.partition],
+  };
+  await saveTaskResult(ctx.s3, task, result);
+  return { done: true, id: task.id };
 }
 
 /** What an export writes for an item: its image as of T, through the transform if there is one. */
@@ -374,6 +429,7 @@ async function finish(ctx: ExportJobContext, p: JobPlan<ExportParams, ExportTask
     warnings: params.warnings,
     ...(manifest ? { exportId: params.exportId, files: files.length, manifest } : {}),
     ...(catalog ? { catalog } : {}),
+    ...(params.changesFrom ? { changesFrom: params.changesFrom } : {}),
     jobId: p.jobId,
     partitions: p.partitions.length,
   };
@@ -410,19 +466,19 @@ async function writeManifests(
   const filesText = manifestFilesText(out.files);
   const reported = await put('manifest-files.json', filesText);
   await put('manifest-files.md5', md5Base64(filesText));
-  const summary = JSON.stringify(
-    manifestSummary({
-      source: params.request.source,
-      dest: out.dest,
-      exportId: out.exportId,
-      startMs: params.startedMs,
-      endMs: Date.now(),
-      atMs: params.request.atMs,
-      itemCount: out.items,
-      outputFormat: params.request.format === 'parquet' ? 'PARQUET' : 'DYNAMODB_JSON',
-      ...(reported.sse ? { sse: reported.sse } : {}),
-    }),
-  );
+  const full = manifestSummary({
+    source: params.request.source,
+    dest: out.dest,
+    exportId: out.exportId,
+    startMs: params.startedMs,
+    endMs: Date.now(),
+    atMs: params.request.atMs,
+    itemCount: out.items,
+    outputFormat: params.request.format === 'parquet' ? 'PARQUET' : 'DYNAMODB_JSON',
+    ...(reported.sse ? { sse: reported.sse } : {}),
+  });
+  const sinceMs = params.request.sinceMs;
+  const summary = JSON.stringify(sinceMs === undefined ? full : incrementalSummary(full, sinceMs));
   await put('manifest-summary.md5', md5Base64(summary));
   await put('manifest-summary.json', summary);
   const key = `${root}manifest-summary.json`;
@@ -477,5 +533,6 @@ export function parseExportEvent(
     ...(concurrency ? { concurrency } : {}),
     ...(usePack !== undefined ? { usePack } : {}),
     ...(format ? { format } : {}),
+    ...(e.since !== undefined ? { sinceMs: parseInstant('since', String(e.since)) } : {}),
   };
 }
