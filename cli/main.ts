@@ -15,6 +15,11 @@ import { registerVerify } from './verify';
 
 /** `ddb-rewind <command>`: every command is a thin shell over a core library function. */
 export async function main(argv: string[]): Promise<number> {
+  // `ddb-rewind changes ... | head`: a reader that stopped reading is not an error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const verbose = argv.includes('--verbose');
   const ctx: CliContext = {
     log: stderrLog(verbose),
