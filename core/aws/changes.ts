@@ -46,7 +46,10 @@ export async function changesIn(
   loc: BackupLocation,
   window: Window,
   onItem?: (item: ChangedItem) => void,
+  /** `listing`: ignore the index (verify compares the two). */
+  only?: 'listing',
 ): Promise<ChangesReport> {
+  if (only === 'listing') return listedChanges(s3, loc, window, onItem);
   const tally = new RequestTally();
   const answer = await indexedChangesIn(counted(s3, tally), loc, window);
   if (!answer.covered) {
