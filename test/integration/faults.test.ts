@@ -92,7 +92,9 @@ describe('faults lose nothing', () => {
       );
       expect(await tableState(dynamodb, target, loc, ['pk', 'sk'])).toEqual(expected(atMs));
     }
-  });
+    // 64 s alone (2026-12-03); every failed index PUT sends its whole batch again, and beside the
+    // heaviest files in a 3-worker CI run it took 185 s once and ran past 180 s once.
+  }, 420_000);
 
   it('DynamoDB throttling and unprocessed items during a restore: it slows down and completes exactly', async () => {
     const rand = seeded(5);
