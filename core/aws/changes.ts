@@ -131,3 +131,26 @@ async function changesOf(reader: BackupReader, group: KeyVersions, window: Windo
   }
   return [...seen.values()];
 }
+
+/** An item changed in a window, with its key (read back from a version for a long key). */
+export type KeyedChange = ChangedItem & { key: ItemKey };
+
+/**
+ * The items changed in (sinceMs, atMs], the window of roll forward and incremental export, each
+ * with its key; the report says whether the index or a listing found them.
+ */
+export async function changedSince(
+  s3: S3Client,
+  reader: BackupReader,
+  window: { sinceMs: number; atMs: number },
+  names: readonly string[],
+): Promise<{ items: KeyedChange[]; report: ChangesReport }> {
+  const changed: ChangedItem[] = [];
+  const report = await changesIn(s3, reader.loc, { sinceMs: window.sinceMs + 1, untilMs: window.atMs }, (i) =>
+    changed.push(i),
+  );
+  const items: KeyedChange[] = [];
+  for (const item of changed)
+    items.push({ ...item, key: item.key ?? (await reader.keyOf(item.objectKey, names)) });
+  return { items, report };
+}

@@ -5,7 +5,7 @@ import { hashPrefixOf, type ItemKey } from '../object-key';
 import { type Partition, splitPartitions } from '../partition';
 import { TaskPool } from '../task-pool';
 import type { BackupReader } from './backup-reader';
-import { type ChangedItem, type ChangesReport, changesIn } from './changes';
+import { type ChangesReport, changedSince } from './changes';
 import { folderTarget, openGzipSink } from './export-files';
 
 /** One item changed in the window, as an incremental export task gets it. */
@@ -26,21 +26,13 @@ export async function changedUnits(
   names: readonly string[],
   count: number,
 ): Promise<{ units: Array<{ partition: Partition; changes: ChangedEntry[] }>; report: ChangesReport }> {
-  const changed: ChangedItem[] = [];
-  const report = await changesIn(s3, reader.loc, { sinceMs: window.sinceMs + 1, untilMs: window.atMs }, (i) =>
-    changed.push(i),
-  );
+  const { items, report } = await changedSince(s3, reader, window, names);
   const units = splitPartitions(count).map((partition) => ({ partition, changes: [] as ChangedEntry[] }));
-  for (const item of changed) {
-    const hh = hashPrefixOf(reader.loc, item.objectKey);
-    const key = item.key ?? (await reader.keyOf(item.objectKey, names));
+  for (const { objectKey, key, lastMs } of items) {
+    const hh = hashPrefixOf(reader.loc, objectKey);
     units
       .find((u) => hh >= u.partition.from && hh <= u.partition.to)
-      ?.changes.push({
-        objectKey: item.objectKey,
-        key,
-        lastMs: item.lastMs,
-      });
+      ?.changes.push({ objectKey, key, lastMs });
   }
   return { units: units.filter((u) => u.changes.length), report };
 }

@@ -14,7 +14,7 @@ import { type Partition, splitPartitions, WHOLE } from '../../partition';
 import { keyNames } from '../../table-manifest';
 import { loadTransform } from '../../transform';
 import { BackupReader } from '../backup-reader';
-import { type ChangedItem, changesIn } from '../changes';
+import { changedSince } from '../changes';
 import { clearJob, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
 import { splitForJob } from '../pack-reader';
 import { addRequests } from '../request-tally';
@@ -65,13 +65,9 @@ async function changedKeys(
   names: readonly string[],
 ): Promise<{ keys: ItemKey[]; report: RolledForward }> {
   const sinceMs = req.sinceMs ?? 0;
-  const changed: ChangedItem[] = [];
-  const found = await changesIn(ctx.s3, req.source, { sinceMs: sinceMs + 1, untilMs: req.atMs }, (i) =>
-    changed.push(i),
-  );
   const reader = new BackupReader(ctx.s3, req.source);
-  const keys: ItemKey[] = [];
-  for (const item of changed) keys.push(item.key ?? (await reader.keyOf(item.objectKey, names)));
+  const { items, report: found } = await changedSince(ctx.s3, reader, { sinceMs, atMs: req.atMs }, names);
+  const keys = items.map((i) => i.key);
   const report: RolledForward = {
     sinceMs,
     changedItems: keys.length,
