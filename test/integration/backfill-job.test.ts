@@ -1,4 +1,5 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
 import { BatchWriter } from '../../core/aws/batch-writer';
 import { lastBackfillStart } from '../../core/aws/gap-store';
 import { getJobJson } from '../../core/aws/job-store';
@@ -55,14 +56,22 @@ async function runToEnd(task: Task, c: BackfillJobContext = ctx): Promise<Task[]
 async function backupOf(loc: BackupLocation) {
   const latest = new Map<string, string>();
   const versions = new Map<string, number>();
+  const reads: Array<Promise<void>> = [];
+  // The newest versions are read 16 at a time, not one after another (800 reads a call).
+  const limit = pLimit(16);
   for await (const { objectKey, versions: listed } of listKeyVersions(s3, bucket, itemsRoot(loc))) {
     versions.set(objectKey, listed.length);
     const newest = listed[0];
     if (!newest || newest.isDeleteMarker) continue;
-    const { body, meta } = await readVersion(s3, bucket, objectKey, newest.versionId);
-    expect(meta?.event).toBe('BACKFILL');
-    latest.set(objectKey, canonicalItemJson(JSON.parse(body as string) as WireItem));
+    reads.push(
+      limit(async () => {
+        const { body, meta } = await readVersion(s3, bucket, objectKey, newest.versionId);
+        expect(meta?.event).toBe('BACKFILL');
+        latest.set(objectKey, canonicalItemJson(JSON.parse(body as string) as WireItem));
+      }),
+    );
   }
+  await Promise.all(reads);
   return { latest, versions };
 }
 
