@@ -11,6 +11,7 @@ import { registerPack } from './pack';
 import { registerRestore } from './restore';
 import { registerShow } from './show';
 import { registerStream } from './stream';
+import { registerUndo } from './undo';
 import { registerVerify } from './verify';
 
 /** `ddb-rewind <command>`: every command is a thin shell over a core library function. */
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   registerShow(program, ctx);
   registerLocate(program, ctx);
   registerChanges(program, ctx);
+  registerUndo(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command may set a non-zero code for a result that is not an error (verify: drift).

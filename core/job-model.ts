@@ -16,8 +16,8 @@ import { InputError } from './errors';
  * The CLI runs the tasks in-process (core/aws/run-job.ts); the construct runs the same functions
  * as Lambda tasks of a Step Functions Distributed Map (infra/job-workflow.ts).
  */
-export type JobKind = 'restore' | 'pack' | 'export' | 'verify' | 'backfill';
-export const JOB_KINDS: readonly JobKind[] = ['restore', 'pack', 'export', 'verify', 'backfill'];
+export type JobKind = 'restore' | 'pack' | 'export' | 'verify' | 'backfill' | 'undo';
+export const JOB_KINDS: readonly JobKind[] = ['restore', 'pack', 'export', 'verify', 'backfill', 'undo'];
 
 /** What every step of one job run knows: the job, its run id and the backup it works on. */
 export interface JobRef {
@@ -59,7 +59,7 @@ export function newJobId(job: JobKind, nowMs: number): string {
   return `${job}-${stamp}-${randomBytes(4).toString('hex')}`;
 }
 
-const JOB_ID = /^(restore|pack|export|verify|backfill)-\d{8}T\d{6}Z-[0-9a-f]{8}$/;
+const JOB_ID = /^(restore|pack|export|verify|backfill|undo)-\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
 /** Checks a job id that came from outside (a task event), since it becomes part of S3 keys. */
 export function checkJobId(jobId: unknown): string {

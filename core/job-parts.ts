@@ -7,6 +7,7 @@ import {
   prefixesOf,
   prefixPartition,
   prefixRanges,
+  splitPartitions,
 } from './partition';
 
 /**
@@ -143,4 +144,21 @@ export const MAX_TASKS_AT_ONCE = 4;
 export function splitConcurrency(total: number, tasks: number): { tasksAtOnce: number; perTask: number } {
   const tasksAtOnce = Math.max(1, Math.min(tasks, MAX_TASKS_AT_ONCE, total));
   return { tasksAtOnce, perTask: Math.max(1, Math.floor(total / tasksAtOnce)) };
+}
+
+/**
+ * Chosen items shared among up to `count` tasks (at most 256): each goes to the partition holding
+ * its hash prefix, so one task has all of one prefix; partitions with no item are dropped.
+ */
+export function byPartition<T>(
+  count: number,
+  items: readonly T[],
+  prefixOf: (item: T) => string,
+): { partition: Partition; items: T[] }[] {
+  const units = splitPartitions(Math.min(count, 256)).map((partition) => ({ partition, items: [] as T[] }));
+  for (const item of items) {
+    const hh = prefixOf(item);
+    units.find((u) => hh >= u.partition.from && hh <= u.partition.to)?.items.push(item);
+  }
+  return units.filter((u) => u.items.length);
 }

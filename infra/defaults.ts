@@ -340,7 +340,7 @@ export const failureRecorderEnvironment = (
 
 /**
  * A job function's environment (functions/jobs/handler.ts): `DDB_REWIND_JOBS` is the one kind it
- * may run (its role allows nothing else); an export function also gets the root its role may
+ * may run (its role allows nothing else; the restore function runs the undo job too); an export function also gets the root its role may
  * write (`s3://bucket/prefix`) and, with `exportTables`, the Glue database it registers exports in.
  */
 export function jobEnvironment(
@@ -353,7 +353,8 @@ export function jobEnvironment(
   return {
     BACKUP_BUCKET: bucketName,
     BACKUP_PREFIX: folders.prefix,
-    DDB_REWIND_JOBS: kind,
+    // The restore function also runs the undo job (the undo workflow calls it).
+    DDB_REWIND_JOBS: kind === 'restore' ? 'restore,undo' : kind,
     ...(exportRoot !== undefined ? { DDB_REWIND_EXPORT_ROOT: exportRoot } : {}),
     ...(glueDatabase !== undefined ? { DDB_REWIND_GLUE_DATABASE: glueDatabase } : {}),
     POWERTOOLS_SERVICE_NAME: `ddb-rewind-${kind}`,

@@ -15,6 +15,8 @@ export interface JobGrantScope {
   readonly sourceTableArn: string;
   /** Tables a restore may write. */
   readonly targetTableArns: string[];
+  /** `undoInPlace`: the restore function may also make the undo's guarded writes to the source. */
+  readonly undoInPlace?: boolean;
   /** Objects an export may write, and the key of the bucket they are in (when not the backup's). */
   readonly exportTo: { readonly objectsArn: string; readonly encryptionKey?: kms.IKey | undefined };
   /** With `exportTables`: the Glue catalog, database and tables ARNs exports are registered in. */
@@ -33,6 +35,8 @@ export function jobStatements(kind: JobKind, scope: JobGrantScope): iam.PolicySt
   const base = [...readBackup(scope, kind !== 'backfill'), jobScratch(scope), ...bucketKey(scope)];
   switch (kind) {
     case 'restore':
+    // The undo job runs on the restore function (its role, its targets).
+    case 'undo':
       return [...base, ...restoreTargets(scope)];
     case 'pack':
       return [...base, allow('WritePacks', ['s3:PutObject'], [objects(scope, scope.folders.packsRoot)])];
@@ -101,9 +105,13 @@ const bucketKey = (scope: JobGrantScope): iam.PolicyStatement[] =>
       ]
     : [];
 
-/** What the restore does to a target table (core/aws/restore.ts, target-table.ts, target-spill.ts). */
+/**
+ * What the restore does to a target table (core/aws/restore.ts, target-table.ts, target-spill.ts),
+ * and the undo's guarded writes (core/aws/undo.ts: UpdateItem, DeleteItem, PutItem).
+ */
 export const RESTORE_TABLE_ACTIONS = [
   'dynamodb:BatchWriteItem',
+  'dynamodb:UpdateItem',
   'dynamodb:PutItem',
   'dynamodb:DeleteItem',
   'dynamodb:GetItem',
@@ -113,13 +121,26 @@ export const RESTORE_TABLE_ACTIONS = [
   'dynamodb:UpdateTimeToLive',
 ];
 
+/** The undo's calls on the source table in place: one item at a time, each conditional. */
+export const UNDO_IN_PLACE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:PutItem',
+  'dynamodb:DescribeTable',
+];
+
 const restoreTargets = (scope: JobGrantScope): iam.PolicyStatement[] => [
   allow('WriteTargetTables', RESTORE_TABLE_ACTIONS, scope.targetTableArns),
-  // Belt and braces: no target pattern can ever open the source table.
+  ...(scope.undoInPlace ? [allow('UndoInPlace', UNDO_IN_PLACE_ACTIONS, [scope.sourceTableArn])] : []),
+  // Belt and braces: no target pattern can ever open the source table (beyond the undo's
+  // item writes, with undoInPlace).
   new iam.PolicyStatement({
     sid: 'NeverTheSource',
     effect: iam.Effect.DENY,
-    actions: RESTORE_TABLE_ACTIONS,
+    actions: scope.undoInPlace
+      ? RESTORE_TABLE_ACTIONS.filter((a) => !UNDO_IN_PLACE_ACTIONS.includes(a))
+      : RESTORE_TABLE_ACTIONS,
     resources: [scope.sourceTableArn],
   }),
 ];

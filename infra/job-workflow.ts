@@ -51,6 +51,7 @@ const DESCRIPTIONS: Record<JobKind, string> = {
   export: 'export of the table as of an instant',
   verify: 'comparison of the backup with the live table',
   backfill: 'backfill of every existing item into the backup',
+  undo: 'undo of the changes of a time window (on the restore function)',
 };
 
 /**

@@ -29,10 +29,10 @@ export const WILDCARD_RULES: readonly WildcardRule[] = [
   },
   {
     actions:
-      /^dynamodb:(BatchWriteItem|PutItem|DeleteItem|GetItem|DescribeTable|Scan|CreateTable|UpdateTimeToLive)$/,
+      /^dynamodb:(BatchWriteItem|UpdateItem|PutItem|DeleteItem|GetItem|DescribeTable|Scan|CreateTable|UpdateTimeToLive)$/,
     resource: /:table\/[^/]*\*[^/]*$/,
     reason:
-      'Restore targets follow a naming rule (default <source>-restore-*, or the restoreTargetTables patterns): a restore creates a new table per run. The source table is denied explicitly.',
+      'Restore targets follow a naming rule (default <source>-restore-*, or the restoreTargetTables patterns): a restore creates a new table per run, an undo writes into one (UpdateItem). The source table is denied explicitly.',
   },
   {
     actions: /^dynamodb:ListStreams$/,

@@ -127,6 +127,14 @@ export interface TableBackupProps
    */
   readonly restoreTargetTables?: string[];
   /**
+   * Let the undo workflow write the source table itself: the restore function gets GetItem,
+   * UpdateItem, DeleteItem and PutItem on it (nothing else: no scan, no batch write). The undo
+   * makes each write conditional on the item as it read it (core/aws/undo.ts); IAM cannot tell
+   * an undo's write from a restore's, so a restore in place (`inPlace`) is allowed too.
+   * @default false (undo into a restore target; undo in place with the CLI and an operator's credentials)
+   */
+  readonly undoInPlace?: boolean;
+  /**
    * Restore function memory, MB.
    * @default 1769 (one vCPU)
    */
@@ -471,6 +479,7 @@ export class TableBackup extends Construct {
       encryptionKey: this.encryptionKey,
       viaS3: s3ViaService,
       sourceTableArn: tableArn,
+      undoInPlace: Boolean(props.undoInPlace),
       targetTableArns: this.restoreTargetTables.map((target) =>
         Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: target }),
       ),
@@ -490,29 +499,34 @@ export class TableBackup extends Construct {
     const jobFunctions = {} as Record<JobKind, lambda.IFunction>;
     const workflows = {} as Record<JobKind, sfn.StateMachine>;
     for (const kind of JOB_KINDS) {
-      const restore = kind === 'restore';
+      const restore = kind === 'restore' || kind === 'undo';
       const title = `${kind[0]?.toUpperCase()}${kind.slice(1)}`;
-      const job = new BackupFunction(this, title, {
-        entry: 'functions/jobs/handler.ts',
-        description: `ddb-rewind: the ${kind} job's steps (plan, tasks, finish) for its state machine`,
-        memorySize: restore
-          ? (props.restoreMemorySize ?? DEFAULTS.restoreMemorySize)
-          : (props.jobMemorySize ?? DEFAULTS.jobMemorySize),
-        timeout: DEFAULTS.jobTimeout,
-        environment: jobEnvironment(
-          kind,
-          this.bucket.bucketName,
-          folders,
-          kind === 'export' ? exportRoot : undefined,
-          kind === 'export' ? glueDatabase : undefined,
-        ),
-        logRetention,
-      });
-      for (const statement of jobStatements(kind, grantScope)) job.role.addToPrincipalPolicy(statement);
-      jobFunctions[kind] = job.fn;
+      // The undo job runs on the restore function (restore is made first), with its own workflow.
+      const job =
+        kind === 'undo'
+          ? undefined
+          : new BackupFunction(this, title, {
+              entry: 'functions/jobs/handler.ts',
+              description: `ddb-rewind: the ${kind} job's steps (plan, tasks, finish) for its state machine`,
+              memorySize: restore
+                ? (props.restoreMemorySize ?? DEFAULTS.restoreMemorySize)
+                : (props.jobMemorySize ?? DEFAULTS.jobMemorySize),
+              timeout: DEFAULTS.jobTimeout,
+              environment: jobEnvironment(
+                kind,
+                this.bucket.bucketName,
+                folders,
+                kind === 'export' ? exportRoot : undefined,
+                kind === 'export' ? glueDatabase : undefined,
+              ),
+              logRetention,
+            });
+      for (const statement of job ? jobStatements(kind, grantScope) : [])
+        job?.role.addToPrincipalPolicy(statement);
+      jobFunctions[kind] = job ? job.fn : jobFunctions.restore;
       workflows[kind] = new JobWorkflow(this, `${title}Workflow`, {
         job: kind,
-        jobFunction: job.fn,
+        jobFunction: jobFunctions[kind],
         tableName: this.tableName,
         bucketName: this.bucket.bucketName,
         prefix: folders.prefix,

@@ -217,6 +217,24 @@ export class BackupReader {
     return { ...itemFromVersion(objectKey, chosen), ...(chosen ? { chosen } : {}), versions, metas };
   }
 
+  /** One item at several instants from one listing (undo: just before T1, at T2, its latest). */
+  async itemAtInstants(
+    objectKey: string,
+    instants: readonly number[],
+  ): Promise<Array<ItemAsOf & { changeMs?: number }>> {
+    const versions = await this.versionsOf(objectKey);
+    const listing = { bucket: this.loc.bucket, objectKey, versions };
+    return Promise.all(
+      instants.map(async (atMs) => {
+        const chosen = await versionAsOf(this.s3, listing, { atMs, clockSkewMs: this.clockSkewMs });
+        return {
+          ...itemFromVersion(objectKey, chosen),
+          ...(chosen?.meta ? { changeMs: chosen.meta.timeMs } : {}),
+        };
+      }),
+    );
+  }
+
   readMeta(objectKey: string, versionId: string) {
     return readVersionMeta(this.s3, this.loc.bucket, objectKey, versionId);
   }

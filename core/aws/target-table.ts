@@ -38,6 +38,8 @@ export async function prepareTarget(
   manifest: TableManifest | undefined,
   target: string,
   createTable: boolean,
+  /** How to fix a missing target, in the error. */
+  whenMissing = "add --create-table to create it from the backup's table description",
 ): Promise<boolean> {
   const existing = await describe(dynamodb, target);
   if (createTable) {
@@ -67,9 +69,7 @@ export async function prepareTarget(
     return true;
   }
   if (!existing) {
-    throw new InputError(
-      `Target table ${target} does not exist: add --create-table to create it from the backup's table description`,
-    );
+    throw new InputError(`Target table ${target} does not exist: ${whenMissing}`);
   }
   if (manifest?.keySchema.length) {
     const want = keySignature(

@@ -26,8 +26,8 @@ describe('the app stack', () => {
     template.resourceCountIs('AWS::S3::Bucket', 1);
     // Per table: the stream's mapping and the on-failure queue's.
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
-    // Per table: restore, pack, export, verify and backfill.
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 10);
+    // Per table: restore, pack, export, verify, backfill and undo.
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 12);
     template.resourceCountIs('Custom::DdbRewindStartExecution', 2);
     template.resourceCountIs('Custom::DdbRewindStream', 2);
     const bucket = { Ref: logicalId(stack.backupBucket.bucket) };

@@ -228,7 +228,9 @@ describe.each(JOB_KINDS)('the %s state machine', (kind) => {
     ]);
   });
 
-  it('has a function that runs only this job, for up to 15 minutes', () => {
+  // The undo job runs on the restore function (its role, its targets); every other job alone.
+  const runs = kind === 'undo' || kind === 'restore' ? 'restore' : kind;
+  it('has a function that runs only this job (the restore function: restore and undo), for up to 15 minutes', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Role: getAtt(backup.jobFunctions[kind].role!),
       Timeout: 900,
@@ -237,11 +239,12 @@ describe.each(JOB_KINDS)('the %s state machine', (kind) => {
         Variables: Match.objectLike({
           BACKUP_BUCKET: { Ref: logicalId(bucket) },
           BACKUP_PREFIX: '',
-          DDB_REWIND_JOBS: kind,
-          POWERTOOLS_SERVICE_NAME: `ddb-rewind-${kind}`,
+          DDB_REWIND_JOBS: runs === 'restore' ? 'restore,undo' : kind,
+          POWERTOOLS_SERVICE_NAME: `ddb-rewind-${runs}`,
         }),
       },
     });
+    if (kind === 'undo') expect(backup.jobFunctions.undo).toBe(backup.jobFunctions.restore);
   });
 
   it('encrypts and decrypts with the bucket key through S3 only', () => {
@@ -543,6 +546,7 @@ describe('job function roles', () => {
       'Allow dynamodb:GetItem',
       'Allow dynamodb:PutItem',
       'Allow dynamodb:Scan',
+      'Allow dynamodb:UpdateItem',
       'Allow dynamodb:UpdateTimeToLive',
       'Allow kms:Decrypt',
       'Allow kms:GenerateDataKey',
@@ -562,6 +566,7 @@ describe('job function roles', () => {
       'Deny dynamodb:GetItem',
       'Deny dynamodb:PutItem',
       'Deny dynamodb:Scan',
+      'Deny dynamodb:UpdateItem',
       'Deny dynamodb:UpdateTimeToLive',
     ]);
     expect(s3Writes('restore')).toEqual([objectsArn(bucket, '/orders/_jobs/*')]);
@@ -662,8 +667,8 @@ describe('job function roles', () => {
     expect(actionsOf(statements)).not.toContain('Allow s3:GetLifecycleConfiguration');
   });
 
-  it('no role but restore names a table other than the source', () => {
-    for (const kind of JOB_KINDS.filter((k) => k !== 'restore')) {
+  it('no role but restore (which runs undo too) names a table other than the source', () => {
+    for (const kind of JOB_KINDS.filter((k) => k !== 'restore' && k !== 'undo')) {
       const tables = statementsOf(kind)
         .filter((s) =>
           (Array.isArray(s.Action) ? s.Action : [s.Action]).some((a) => a.startsWith('dynamodb:')),
@@ -754,7 +759,7 @@ describe('the backfill at first deploy, tuned or switched off', () => {
     const off = new TableBackup(s, 'Orders', { table: 'orders', backfillOnDeploy: false });
     const t = Template.fromStack(s);
     t.resourceCountIs('Custom::DdbRewindStartExecution', 0);
-    t.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 6);
     expect(off.deployBackfill).toBeUndefined();
     expect(nagViolations(s)).toEqual([]);
   });

@@ -369,7 +369,7 @@ describe('two tables in one stack', () => {
     template.resourceCountIs('Custom::DdbRewindStream', 2);
     // Per table: the stream's mapping and the on-failure queue's.
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 10);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 12);
     // One deploy-time backfill each, through one provider function.
     template.resourceCountIs('Custom::DdbRewindStartExecution', 2);
     const providers = template.findResources('AWS::Lambda::Function', {
@@ -585,5 +585,63 @@ describe('export tables: names', () => {
     const stack = testStack({ fast: true });
     new TableBackup(stack, 'Orders', { table: 'orders' });
     Template.fromStack(stack).resourceCountIs('AWS::Glue::Database', 0);
+  });
+});
+
+describe('undo in place (undoInPlace: true)', () => {
+  const stack = testStack({ fast: true });
+  const backup = new TableBackup(stack, 'Orders', { table: 'orders', undoInPlace: true });
+  const template = Template.fromStack(stack);
+  const statements = roleStatements(template, backup.jobFunctions.restore.role!);
+  const sid = (id: string) => statements.find((s) => s.Sid === id);
+
+  it("gives the restore function the undo's item calls on the source table, and nothing more", () => {
+    expect(sid('UndoInPlace')).toEqual({
+      Sid: 'UndoInPlace',
+      Effect: 'Allow',
+      Action: [
+        'dynamodb:DeleteItem',
+        'dynamodb:DescribeTable',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ],
+      Resource: tableArn('orders'),
+    });
+    // Still denied on the source: scans, batch writes, table creation and TTL changes.
+    expect(sid('NeverTheSource')).toMatchObject({
+      Effect: 'Deny',
+      Action: [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:CreateTable',
+        'dynamodb:Scan',
+        'dynamodb:UpdateTimeToLive',
+      ],
+      Resource: tableArn('orders'),
+    });
+  });
+
+  it('runs the undo workflow on that function', () => {
+    expect(backup.jobFunctions.undo).toBe(backup.jobFunctions.restore);
+    const def = JSON.stringify(definitionOf(template, backup.workflows.undo));
+    expect(def).toContain('\\"job\\":\\"undo\\"');
+  });
+
+  it('passes the AWS Solutions checks', () => {
+    expect(nagErrors(backup)).toEqual([]);
+  });
+});
+
+describe('undo by default: the source table stays denied to the restore function', () => {
+  const stack = testStack({ fast: true });
+  const backup = new TableBackup(stack, 'Orders', { table: 'orders' });
+  const statements = roleStatements(Template.fromStack(stack), backup.jobFunctions.restore.role!);
+
+  it('has no UndoInPlace grant, and denies every restore action on the source', () => {
+    expect(statements.find((s) => s.Sid === 'UndoInPlace')).toBeUndefined();
+    const deny = statements.find((s) => s.Sid === 'NeverTheSource');
+    expect(deny?.Action).toEqual(
+      expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:GetItem']),
+    );
   });
 });

@@ -296,8 +296,8 @@ describe('stream of an existing table', () => {
   });
 });
 
-describe('restore (job-workflows.test.ts covers all five jobs)', () => {
-  it('runs functions/jobs/handler.ts on Node.js 22 arm64 for up to 15 minutes, restore jobs only', () => {
+describe('restore (job-workflows.test.ts covers all six jobs)', () => {
+  it('runs functions/jobs/handler.ts on Node.js 22 arm64 for up to 15 minutes, restore and undo jobs only', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -307,7 +307,7 @@ describe('restore (job-workflows.test.ts covers all five jobs)', () => {
         Variables: {
           BACKUP_BUCKET: { Ref: logicalId(bucket) },
           BACKUP_PREFIX: '',
-          DDB_REWIND_JOBS: 'restore',
+          DDB_REWIND_JOBS: 'restore,undo',
           POWERTOOLS_SERVICE_NAME: 'ddb-rewind-restore',
           NODE_OPTIONS: '--enable-source-maps',
         },
@@ -378,7 +378,7 @@ describe('restore (job-workflows.test.ts covers all five jobs)', () => {
   });
 
   it('logs every state machine event without execution data, with X-Ray tracing', () => {
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 6);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
       TracingConfiguration: { Enabled: true },
@@ -516,5 +516,6 @@ const RESTORE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
   'dynamodb:Scan',
+  'dynamodb:UpdateItem',
   'dynamodb:UpdateTimeToLive',
 ];

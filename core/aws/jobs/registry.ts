@@ -1,10 +1,12 @@
 import type { JobKind } from '../../job-model';
 import { parseRestoreEvent, type RestoreEvent } from '../../restore-event';
+import { parseUndoEvent } from '../../undo-event';
 import type { JobDefinition } from '../run-job';
 import { backfillJob, parseBackfillEvent } from './backfill-job';
 import { exportJob, parseExportEvent } from './export-job';
 import { packJob, parsePackEvent } from './pack-job';
 import { restoreJob } from './restore-job';
+import { undoJob } from './undo-job';
 import { parseVerifyEvent, verifyJob } from './verify-job';
 
 /** A job and the parser of its plan event, with the request type erased for dispatch. */
@@ -26,4 +28,5 @@ export const JOBS: Record<JobKind, RegisteredJob> = {
   export: entry(exportJob, (e) => parseExportEvent(e)),
   verify: entry(verifyJob, parseVerifyEvent),
   backfill: entry(backfillJob, parseBackfillEvent),
+  undo: entry(undoJob, (e) => parseUndoEvent(e)),
 };

@@ -8,9 +8,9 @@ import {
   type TaskOutcome,
   taskId,
 } from '../../job-model';
-import { assertCovered } from '../../job-parts';
+import { assertCovered, byPartition } from '../../job-parts';
 import { hashPrefixOf, type ItemKey, objectKeyFor } from '../../object-key';
-import { type Partition, splitPartitions, WHOLE } from '../../partition';
+import { type Partition, WHOLE } from '../../partition';
 import { keyNames } from '../../table-manifest';
 import { loadTransform } from '../../transform';
 import { BackupReader } from '../backup-reader';
@@ -156,15 +156,11 @@ const refOf = (req: RestoreJobRequest) => ({
   prefix: req.source.prefix,
 });
 
-/** `--keys`: each key goes to the one partition holding its hash prefix; empty ones are dropped. */
-function keyUnits(req: RestoreJobRequest, count: number, keys: ItemKey[]) {
-  const units = splitPartitions(count).map((partition) => ({ partition, keys: [] as ItemKey[] }));
-  for (const key of keys) {
-    const hh = hashPrefixOf(req.source, objectKeyFor(req.source, key));
-    units.find((u) => hh >= u.partition.from && hh <= u.partition.to)?.keys.push(key);
-  }
-  return units.filter((u) => u.keys.length);
-}
+/** `--keys`: each key goes to the one partition holding its hash prefix. */
+const keyUnits = (req: RestoreJobRequest, count: number, keys: ItemKey[]) =>
+  byPartition(count, keys, (key) => hashPrefixOf(req.source, objectKeyFor(req.source, key))).map(
+    ({ partition, items }) => ({ partition, keys: items }),
+  );
 
 const paramsOf = (ctx: JobContext, ref: JobRef) => readPlanParams<RestoreParams>(ctx.s3, ref);
 
