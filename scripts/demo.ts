@@ -1,7 +1,8 @@
 /**
  * The demo: a table with a stream, two phases of writes a minute apart, a backup made by the
- * local stream runner, one item's history, and a restore as of the instant between the phases
- * that is checked against what the table held then. Everything runs on the local stack.
+ * local stream runner, one item's history, a restore as of the instant between the phases, and an
+ * undo of phase two in the table itself, each checked against what the table held then.
+ * Everything runs on the local stack.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -127,8 +128,21 @@ async function main(): Promise<void> {
   );
   if (!same) process.exitCode = 1;
 
+  const since = new Date(boundary).toISOString();
+  step(`undo phase two in ${table} itself: every item changed since ${since} put back, nothing else touched`);
+  cli(['undo', '--table', table, '--bucket', bucket, '--since', since, '--yes']);
+  const undone = await tableState(dynamodb, table, loc, ['pk']);
+  const back = undone.size === phaseOne.size && [...phaseOne].every(([k, v]) => undone.get(k) === v);
+  console.log(
+    back
+      ? `MATCH: ${table} is as it was at the end of phase one (${undone.size} items)`
+      : 'MISMATCH: the undo left the table unlike phase one',
+  );
+  if (!back) process.exitCode = 1;
+
   step('what to try next');
   console.log(`  eval "$(npm run -s stack:env)"   # point your shell at the local stack
+  npx ddb-rewind undo --table ${table} --bucket ${bucket} --since ${since} --dry-run   # the plan, now that it is undone: unchanged
   npx ddb-rewind restore --table ${table} --bucket ${bucket} --at ${at} --target-table ${table} --in-place --mode rewind --dry-run
   npx ddb-rewind restore --table ${table} --bucket ${bucket} --at ${at} --target-table ${target} --keys '{"pk":"order#5"}' --mode rewind
   npx ddb-rewind show --table ${table} --bucket ${bucket} --key '{"pk":"order#5"}' --at ${at}

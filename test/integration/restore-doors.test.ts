@@ -162,7 +162,7 @@ describe('the restore job through its Lambda handler, step by step as the state 
 
   it('refuses an event without a job, or a task with a made-up run id, in one line', async () => {
     await expect(jobsHandler({ table, bucket })).rejects.toThrow(
-      /^Expected "job" to be one of restore, pack, export, verify, backfill, got undefined$/,
+      /^Expected "job" to be one of restore, pack, export, verify, backfill, undo, got undefined$/,
     );
     await expect(
       jobsHandler({
