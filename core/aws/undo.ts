@@ -159,7 +159,8 @@ export async function undoItems<I extends UndoItem>(
   const pool = new TaskPool(req.concurrency ?? 16);
   let started = 0;
   for (const item of items) {
-    if (deps.deadline?.()) break;
+    // At least one item per run, so a continuation always makes progress.
+    if (started > 0 && deps.deadline?.()) break;
     started++;
     await pool.submit(async () => {
       const outcome = await undoOne(reader, dynamodb, deps, req, item);
