@@ -82,14 +82,7 @@ export function registerUndo(program: Command, ctx: CliContext): void {
       };
       const deps = { s3: clients.s3, dynamodb: clients.dynamodb, log: ctx.log };
       if (request.inPlace && !request.dryRun && !o.yes) await confirm(ctx, deps, request);
-      const conflicts: UndoConflict[] = [];
-      const run: UndoJobContext = {
-        ...deps,
-        onOutcome: (out) => {
-          if (out.conflict) conflicts.push(out.conflict);
-        },
-      };
-      const summary = await runJob(run, undoJob, request, { concurrency: 1 });
+      const { summary, conflicts } = await runUndo(deps, request);
       ctx.print(
         o.json
           ? JSON.stringify({ ...summary, conflictItems: conflicts }, null, 2)
@@ -99,8 +92,8 @@ export function registerUndo(program: Command, ctx: CliContext): void {
     });
 }
 
-/** In the source table, as `restore --in-place`: the plan first, then a yes (or --yes). */
-async function confirm(ctx: CliContext, deps: UndoJobContext, request: UndoJobRequest): Promise<void> {
+/** The undo job run here, with every conflict (the summary lists only the first ones). */
+async function runUndo(deps: UndoJobContext, request: UndoJobRequest) {
   const conflicts: UndoConflict[] = [];
   const collect: UndoJobContext = {
     ...deps,
@@ -108,7 +101,13 @@ async function confirm(ctx: CliContext, deps: UndoJobContext, request: UndoJobRe
       if (out.conflict) conflicts.push(out.conflict);
     },
   };
-  const plan = await runJob(collect, undoJob, { ...request, dryRun: true }, { concurrency: 1 });
+  const summary = await runJob(collect, undoJob, request, { concurrency: 1 });
+  return { summary, conflicts };
+}
+
+/** In the source table, as `restore --in-place`: the plan first, then a yes (or --yes). */
+async function confirm(ctx: CliContext, deps: UndoJobContext, request: UndoJobRequest): Promise<void> {
+  const { summary: plan, conflicts } = await runUndo(deps, { ...request, dryRun: true });
   process.stderr.write(`${describe(plan, conflicts)}\n`);
   if (!ctx.isTty)
     throw new InputError('Undoing in the source table: check the plan above, then run again with --yes');

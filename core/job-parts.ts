@@ -147,15 +147,16 @@ export function splitConcurrency(total: number, tasks: number): { tasksAtOnce: n
 }
 
 /**
- * Chosen items shared among up to `count` tasks (at most 256): each goes to the partition holding
- * its hash prefix, so one task has all of one prefix; partitions with no item are dropped.
+ * Chosen items shared among up to `count` tasks (1-256, as splitPartitions checks): each goes to
+ * the partition holding its hash prefix, so one task has all of one prefix; partitions with no
+ * item are dropped.
  */
 export function byPartition<T>(
   count: number,
   items: readonly T[],
   prefixOf: (item: T) => string,
 ): { partition: Partition; items: T[] }[] {
-  const units = splitPartitions(Math.min(count, 256)).map((partition) => ({ partition, items: [] as T[] }));
+  const units = splitPartitions(count).map((partition) => ({ partition, items: [] as T[] }));
   for (const item of items) {
     const hh = prefixOf(item);
     units.find((u) => hh >= u.partition.from && hh <= u.partition.to)?.items.push(item);

@@ -1,8 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DataFileEntry, dataFileKey, type FolderDestination } from '../export-manifest';
 import { incrementalLine } from '../incremental-export';
+import { byPartition } from '../job-parts';
 import { hashPrefixOf, type ItemKey } from '../object-key';
-import { type Partition, splitPartitions } from '../partition';
+import type { Partition } from '../partition';
 import { TaskPool } from '../task-pool';
 import type { BackupReader } from './backup-reader';
 import { type ChangesReport, changedSince } from './changes';
@@ -27,14 +28,11 @@ export async function changedUnits(
   count: number,
 ): Promise<{ units: Array<{ partition: Partition; changes: ChangedEntry[] }>; report: ChangesReport }> {
   const { items, report } = await changedSince(s3, reader, window, names);
-  const units = splitPartitions(count).map((partition) => ({ partition, changes: [] as ChangedEntry[] }));
-  for (const { objectKey, key, lastMs } of items) {
-    const hh = hashPrefixOf(reader.loc, objectKey);
-    units
-      .find((u) => hh >= u.partition.from && hh <= u.partition.to)
-      ?.changes.push({ objectKey, key, lastMs });
-  }
-  return { units: units.filter((u) => u.changes.length), report };
+  const entries = items.map(({ objectKey, key, lastMs }): ChangedEntry => ({ objectKey, key, lastMs }));
+  const units = byPartition(count, entries, (e) => hashPrefixOf(reader.loc, e.objectKey)).map(
+    ({ partition, items: changes }) => ({ partition, changes }),
+  );
+  return { units, report };
 }
 
 /**

@@ -116,14 +116,15 @@ async function plan(ctx: JobContext, req: UndoJobRequest): Promise<JobPlan<UndoP
     bucket: req.source.bucket,
     prefix: req.source.prefix,
   };
-  await putJobJson(ctx.s3, ref, 'plan.json', { request, found, startedMs: Date.now() } satisfies UndoParams);
+  const params: UndoParams = { request, found, startedMs: Date.now() };
+  await putJobJson(ctx.s3, ref, 'plan.json', params);
   const units = byPartition(partitions, items, (i) =>
     hashPrefixOf(req.source, i.objectKey ?? objectKeyFor(req.source, i.key)),
   );
   return {
     ...ref,
     step: 'finish',
-    params: { request, found, startedMs: Date.now() },
+    params,
     prepare: [],
     partitions: units.map((u, i) => ({ ...ref, step: 'partition', id: taskId('p', i), part: 0, params: u })),
   };
