@@ -165,7 +165,7 @@ function describe(s: RestoreJobSummary): string {
   const lines = [
     head,
     `  put ${s.itemsPut}, deleted ${s.itemsDeleted}, unchanged ${s.itemsUnchanged}`,
-    `  ${s.versionsScanned} versions scanned in ${s.partitions} partition${s.partitions === 1 ? '' : 's'}${s.targetItemsRead ? ` (target read once: ${s.targetItemsRead} items)` : ''}${s.pack ? `, ${s.itemsFromPack} items read from pack ${s.pack}` : ''}, ${s.s3Requests} S3 and ${s.dynamodbRequests} DynamoDB requests, ${(s.durationMs / 1000).toFixed(1)} s`,
+    `  ${s.versionsScanned} versions scanned in ${s.partitions} partition${s.partitions === 1 ? '' : 's'}${s.targetItemsRead ? ` (target read once: ${s.targetItemsRead} items)` : ''}${s.pack ? `, ${s.itemsFromPack} items read from pack ${s.pack}${packIndexNote(s.packIndex)}` : ''}, ${s.s3Requests} S3 and ${s.dynamodbRequests} DynamoDB requests, ${(s.durationMs / 1000).toFixed(1)} s`,
   ];
   const rolled = s.rolledForward;
   if (rolled) {
@@ -177,4 +177,12 @@ function describe(s: RestoreJobSummary): string {
   if (s.samples?.delete.length) lines.push(`  e.g. delete: ${s.samples.delete.join(' ')}`);
   for (const item of s.samples?.transformed ?? []) lines.push(`  transformed: ${JSON.stringify(item)}`);
   return lines.join('\n');
+}
+
+/** How the pack was read, for the summary line. */
+function packIndexNote(p: RestoreSummary['packIndex']): string {
+  if (!p) return '';
+  return 'changedItems' in p
+    ? ` (${p.changedItems} changed since it, listed alone)`
+    : ` (every prefix listed: ${p.reason})`;
 }

@@ -109,12 +109,17 @@ export function indexObjectSpan(key: string): { firstMs: number; lastMs: number 
  * changes of [sinceMs, untilMs]: objects filed up to a span before `since`, through `until`.
  */
 export function indexListing(loc: BackupLocation, window: { sinceMs: number; untilMs: number }) {
+  return indexFolders(loc, { firstMs: window.sinceMs - MAX_SPAN_MS, lastMs: window.untilMs });
+}
+
+/** A listing of the hour folders of [firstMs, lastMs] (objects filed by their earliest change). */
+export function indexFolders(loc: BackupLocation, filed: { firstMs: number; lastMs: number }) {
   const root = indexRoot(loc);
   return {
     prefix: root,
     // Folders sort by hour; '/' sorts before the digits of any object name in the folder.
-    startAfter: `${root}${hourOf(Math.max(0, window.sinceMs - MAX_SPAN_MS))}`,
-    lastFolder: `${root}${hourOf(window.untilMs)}/`,
+    startAfter: `${root}${hourOf(Math.max(0, filed.firstMs))}`,
+    lastFolder: `${root}${hourOf(filed.lastMs)}/`,
   };
 }
 

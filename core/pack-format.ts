@@ -33,6 +33,11 @@ export interface PackManifest {
   table: string;
   /** When the listing began, epoch ms: versions written later are not in the pack. */
   createdMs: number;
+  /**
+   * S3's clock before any prefix was listed (a version written later is named by an index object
+   * written later): lets a read skip the listing (pack-guide.ts). Absent in older packs.
+   */
+  listedFromMs?: number;
   /** Chunk count and the last object key of each chunk, per hash prefix that has entries. */
   prefixes: Record<string, { lastKeys: string[] }>;
   items: number;
@@ -50,7 +55,12 @@ export interface PackPart extends Pick<PackManifest, 'items' | 'reused'> {
 }
 
 /** pack.json from its task runs' shares (disjoint ranges of keys). */
-export function mergePackParts(table: string, createdMs: number, parts: readonly PackPart[]): PackManifest {
+export function mergePackParts(
+  table: string,
+  createdMs: number,
+  parts: readonly PackPart[],
+  listedFromMs?: number,
+): PackManifest {
   const pieces = new Map<string, Array<{ lastKeys: string[]; firstChunk?: number }>>();
   for (const part of parts)
     for (const [hh, piece] of Object.entries(part.prefixes))
@@ -72,6 +82,7 @@ export function mergePackParts(table: string, createdMs: number, parts: readonly
     format: PACK_FORMAT,
     table,
     createdMs,
+    ...(listedFromMs !== undefined ? { listedFromMs } : {}),
     prefixes,
     items: parts.reduce((n, p) => n + p.items, 0),
     reused: parts.reduce((n, p) => n + p.reused, 0),

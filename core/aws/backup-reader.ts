@@ -1,14 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import type { ChangeMeta, Tombstone } from '../change-record';
+import { type ChangeMeta, metaFromS3, type Tombstone } from '../change-record';
 import type { WireItem } from '../ddb-json';
 import { BackupStateError } from '../errors';
 import { type Deadline, NO_DEADLINE } from '../job-model';
 import { type Log, silentLog } from '../log';
 import { type BackupLocation, decodeObjectKey, type ItemKey, itemsRoot } from '../object-key';
 import { compareObjectKeys, type PackEntry } from '../pack-format';
+import { type GuidedKey, guidedKeys, PER_PREFIX_KEYS } from '../pack-guide';
 import {
   compactRanges,
+  inKeyRange,
   type KeyRange,
   keyRangeOf,
   type Partition,
@@ -19,7 +21,8 @@ import {
 import { DEFAULT_CLOCK_SKEW_MS, type ListedVersion } from '../select-version';
 import { TaskPool } from '../task-pool';
 import { type ItemAsOf, itemFromVersion, type VersionAsOf, versionAsOf } from './items-as-of';
-import { openPack, type Pack, PackCursor } from './pack-reader';
+import { type PackGuide, packGuide } from './pack-changes';
+import { openPack, type Pack, PackCursor, packEntries } from './pack-reader';
 import { counted, RequestTally } from './request-tally';
 import {
   type KeyVersions,
@@ -81,6 +84,12 @@ export interface ScanRequest {
   /** Take chosen versions' bodies from this pack where it holds them (see openPack). */
   pack?: Pack;
   /**
+   * With a pack made at or before T: list only the items the change index names as changed since
+   * it, and take every other item from the pack (pack-guide.ts). Where the index cannot say, or a
+   * prefix has many such items, that prefix is listed as without it. @default true
+   */
+  guided?: boolean;
+  /**
    * Hand each prefix's items to `item` one at a time in listing order (a pack's chunks need it);
    * otherwise items of a prefix are handled in parallel. Reads run ahead either way.
    */
@@ -98,6 +107,8 @@ export interface ScanStats {
   covered: Partition[];
   /** What the deadline kept it from: a continuation scans exactly these (empty when done). */
   remaining: Partition[];
+  /** With a pack: the items read through their own listings, or why every prefix was listed. */
+  guide?: { changedItems: number } | { reason: string };
 }
 
 // How the request budget is spread: prefixes listed at once, and reads running per prefix.
@@ -134,34 +145,47 @@ export class BackupReader {
   }
 
   /** Every item of a partition as of T, handed to the visit its prefix's `visit` returns. */
-  scan(
+  async scan(
     req: ScanRequest,
     visit: (hh: string, range: KeyRange) => PrefixVisit<ScannedItem>,
   ): Promise<ScanStats> {
     const asOf = { atMs: req.atMs, clockSkewMs: this.clockSkewMs };
-    return this.walk(req.ranges ?? [req.partition ?? WHOLE], req, (hh, range) => {
-      const v = visit(hh, range);
-      const cursor = req.pack && new PackCursor(this.s3, this.loc, req.pack, hh, this.log);
-      return {
-        prepare: async (group) => cursor?.find(group.objectKey),
-        read: async (group, packed) => {
-          const listing = {
-            bucket: this.loc.bucket,
-            objectKey: group.objectKey,
-            versions: group.versions,
-            packed,
-          };
-          const chosen = await versionAsOf(this.s3, listing, asOf);
-          return {
-            ...itemFromVersion(group.objectKey, chosen),
-            ...(chosen ? { chosen } : {}),
-            ...(packed ? { packed } : {}),
-          };
-        },
-        use: (item) => v.item(item),
-        end: (done) => v.end?.(done),
-      };
-    });
+    const guide =
+      req.pack && req.guided !== false ? await packGuide(this.s3, this.loc, req.pack, req.atMs) : undefined;
+    let keyVersions = 0;
+    const stats = await this.walk<GuidedKey | KeyVersions, PackEntry | undefined, ScannedItem>(
+      req.ranges ?? [req.partition ?? WHOLE],
+      req,
+      (unit) => {
+        const v = visit(unit.hh, keyRangeOf(unit));
+        const cursor = req.pack && new PackCursor(this.s3, this.loc, req.pack, unit.hh, this.log);
+        const changed = guide?.guided ? changedIn(guide, unit) : undefined;
+        return {
+          keys: () =>
+            req.pack && changed && changed.length <= PER_PREFIX_KEYS
+              ? this.guidedKeys(unit, req.pack, changed)
+              : this.listed(unit),
+          prepare: async (group) => ('versions' in group ? cursor?.find(group.objectKey) : group.packed),
+          read: async (group, packed) => {
+            if (!('versions' in group) && !group.listed && packed) return packedItem(packed);
+            const versions = 'versions' in group ? group.versions : await this.versionsOf(group.objectKey);
+            if (!('versions' in group)) keyVersions += versions.length;
+            const listing = { bucket: this.loc.bucket, objectKey: group.objectKey, versions, packed };
+            const chosen = await versionAsOf(this.s3, listing, asOf);
+            return {
+              ...itemFromVersion(group.objectKey, chosen),
+              ...(chosen ? { chosen } : {}),
+              ...(packed ? { packed } : {}),
+            };
+          },
+          use: (item) => v.item(item),
+          end: (done) => v.end?.(done),
+        };
+      },
+    );
+    const guideStats =
+      guide && (guide.guided ? { changedItems: guide.changedItems } : { reason: guide.reason });
+    return { ...stats, versions: stats.versions + keyVersions, ...(guideStats ? { guide: guideStats } : {}) };
   }
 
   /** Every object key of a partition with its versions (for jobs that are not "as of T"). */
@@ -170,15 +194,20 @@ export class BackupReader {
     visit: (hh: string, range: KeyRange) => PrefixVisit<KeyVersions>,
     deadline?: Deadline,
   ): Promise<ScanStats> {
-    return this.walk([partition], deadline ? { deadline } : {}, (hh, range) => {
-      const v = visit(hh, range);
-      return {
-        prepare: async () => undefined,
-        read: async (group) => group,
-        use: (group) => v.item(group),
-        end: (done) => v.end?.(done),
-      };
-    });
+    return this.walk<KeyVersions, undefined, KeyVersions>(
+      [partition],
+      deadline ? { deadline } : {},
+      (unit) => {
+        const v = visit(unit.hh, keyRangeOf(unit));
+        return {
+          keys: () => this.listed(unit),
+          prepare: async () => undefined,
+          read: async (group) => group,
+          use: (group) => v.item(group),
+          end: (done) => v.end?.(done),
+        };
+      },
+    );
   }
 
   /** Every version and delete marker of one object key, newest first. */
@@ -248,16 +277,49 @@ export class BackupReader {
     return readVersionRaw(this.s3, this.loc.bucket, objectKey, versionId);
   }
 
+  /** A prefix range's object keys with their versions, from its listing. */
+  private listed(unit: PrefixRange): AsyncIterable<KeyVersions> {
+    return listKeyVersions(this.s3, this.loc.bucket, `${itemsRoot(this.loc)}${unit.hh}/`, {
+      ...(unit.after !== undefined ? { startAfterKey: unit.after } : {}),
+    });
+  }
+
+  /**
+   * A prefix range's keys from the pack, merged with the keys the index says changed since it; a
+   * chunk that cannot be read turns the rest of the range into a listing.
+   */
+  private async *guidedKeys(
+    unit: PrefixRange,
+    pack: Pack,
+    changed: readonly string[],
+  ): AsyncGenerator<GuidedKey | KeyVersions> {
+    let last = unit.after;
+    try {
+      const entries = packEntries(this.s3, this.loc, pack, { hh: unit.hh, after: unit.after });
+      for await (const key of guidedKeys(entries, changed, unit.until)) {
+        last = key.objectKey;
+        yield key;
+      }
+    } catch (err) {
+      this.log.warn('pack chunk unreadable; listing the rest of this hash prefix instead', {
+        pack: pack.id,
+        hashPrefix: unit.hh,
+        error: (err as Error).message,
+      });
+      yield* this.listed({ ...unit, ...(last !== undefined ? { after: last } : {}) });
+    }
+  }
+
   /**
    * The prefix loop every scan shares. Per prefix range: the listing, one key at a time;
    * `prepare` in listing order (a pack cursor must be walked that way); `read` run ahead in
    * parallel; `use` in parallel, or in listing order when `ordered`; then `end`. The deadline is
    * checked before each key, so a task stops within one key's reads however big a prefix is.
    */
-  private async walk<P, R>(
+  private async walk<G extends KeyGroup, P, R>(
     ranges: readonly Partition[],
     { ordered = false, deadline = NO_DEADLINE }: { ordered?: boolean; deadline?: Deadline },
-    open: (hh: string, range: KeyRange) => Walker<P, R>,
+    open: (unit: PrefixRange) => Walker<G, P, R>,
   ): Promise<ScanStats> {
     let keys = 0;
     let versions = 0;
@@ -274,7 +336,7 @@ export class BackupReader {
         continue;
       }
       await pool.submit(async () => {
-        const out = await this.walkUnit(unit, { ordered, deadline, ahead }, open(unit.hh, keyRangeOf(unit)));
+        const out = await this.walkUnit(unit, { ordered, deadline, ahead }, open(unit));
         keys += out.keys;
         versions += out.versions;
         if (out.done) covered.push(out.done);
@@ -292,27 +354,24 @@ export class BackupReader {
   }
 
   /** One prefix range of a walk: what it went through, and what the deadline left of it. */
-  private async walkUnit<P, R>(
+  private async walkUnit<G extends KeyGroup, P, R>(
     unit: PrefixRange,
     { ordered, deadline, ahead }: { ordered: boolean; deadline: Deadline; ahead: number },
-    w: Walker<P, R>,
+    w: Walker<G, P, R>,
   ): Promise<{ keys: number; versions: number; done?: PrefixRange; rest?: PrefixRange }> {
     const run = ordered ? new InOrder<R>(ahead, (r) => w.use(r)) : new Unordered<R>(ahead, (r) => w.use(r));
     let keys = 0;
     let versions = 0;
     let last: string | undefined;
     let stopped = false;
-    const listing = listKeyVersions(this.s3, this.loc.bucket, `${itemsRoot(this.loc)}${unit.hh}/`, {
-      ...(unit.after !== undefined ? { startAfterKey: unit.after } : {}),
-    });
-    for await (const group of listing) {
+    for await (const group of w.keys()) {
       if (unit.until !== undefined && compareObjectKeys(group.objectKey, unit.until) > 0) break;
       if (deadline()) {
         stopped = true;
         break;
       }
       keys++;
-      versions += group.versions.length;
+      versions += group.versions?.length ?? 0;
       const p = await w.prepare(group);
       await run.add(() => w.read(group, p));
       last = group.objectKey;
@@ -331,9 +390,14 @@ export class BackupReader {
   }
 }
 
-interface Walker<P, R> {
-  prepare(group: KeyVersions): Promise<P>;
-  read(group: KeyVersions, prepared: P): Promise<R>;
+/** What a walk goes through, one object key at a time: a listing's group, or a guided key. */
+type KeyGroup = { objectKey: string; versions?: readonly ListedVersion[] };
+
+interface Walker<G extends KeyGroup, P, R> {
+  /** The unit's object keys in listing order. */
+  keys(): AsyncIterable<G>;
+  prepare(group: G): Promise<P>;
+  read(group: G, prepared: P): Promise<R>;
   use(result: R): Promise<void> | void;
   end(done: KeyRange): Promise<void> | void;
 }
@@ -387,4 +451,23 @@ class InOrder<R> {
 function limitRequests(s3: S3Client, n: number): S3Client {
   const limit = pLimit(n);
   return wrapSend(s3, (...args) => limit(() => s3.send(...args)));
+}
+
+/** The changed keys of a unit, in order (already sorted per prefix). */
+function changedIn(guide: Extract<PackGuide, { guided: true }>, unit: PrefixRange): string[] {
+  return (guide.changed.get(unit.hh) ?? []).filter((k) => inKeyRange(k, keyRangeOf(unit)));
+}
+
+/** An item the pack answers alone: its entry is the version holding it as of T. */
+function packedItem(entry: PackEntry): ScannedItem {
+  const meta = metaFromS3(entry.metadata);
+  const chosen: VersionAsOf = {
+    // Not listed: the entry's LastModified is unknown, and nothing downstream needs it.
+    version: { versionId: entry.versionId, lastModifiedMs: 0, isDeleteMarker: false },
+    meta,
+    body: entry.body,
+    metadata: entry.metadata,
+    fromPack: true,
+  };
+  return { ...itemFromVersion(entry.objectKey, chosen), chosen, packed: entry };
 }

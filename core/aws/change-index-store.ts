@@ -121,10 +121,27 @@ async function indexKeysFor(
   loc: BackupLocation,
   window: { sinceMs: number; untilMs: number },
 ): Promise<string[]> {
-  const { prefix, startAfter, lastFolder } = indexListing(loc, window);
   const keys: string[] = [];
+  for await (const o of indexObjects(s3, loc, indexListing(loc, window)))
+    if (o.span.lastMs >= window.sinceMs && o.span.firstMs <= window.untilMs) keys.push(o.key);
+  return keys;
+}
+
+/** An index object as listed: its key, its name's span of change times, its LastModified. */
+export interface ListedIndexObject {
+  key: string;
+  span: { firstMs: number; lastMs: number };
+  lastModifiedMs: number;
+}
+
+/** The index objects of a run of hour folders (indexListing, indexFolders), in key order. */
+export async function* indexObjects(
+  s3: S3Client,
+  loc: BackupLocation,
+  { prefix, startAfter, lastFolder }: { prefix: string; startAfter: string; lastFolder: string },
+): AsyncGenerator<ListedIndexObject> {
   let token: string | undefined;
-  for (;;) {
+  do {
     const page = await s3.send(
       new ListObjectsV2Command({
         Bucket: loc.bucket,
@@ -134,11 +151,12 @@ async function indexKeysFor(
     );
     for (const o of page.Contents ?? []) {
       const key = o.Key ?? '';
-      if (key > lastFolder && !key.startsWith(lastFolder)) return keys;
+      if (key > lastFolder && !key.startsWith(lastFolder)) return;
       const span = indexObjectSpan(key);
-      if (span && span.lastMs >= window.sinceMs && span.firstMs <= window.untilMs) keys.push(key);
+      // A missing LastModified is taken as "just written": reading one object too many is safe.
+      const lastModifiedMs = o.LastModified?.getTime() ?? Number.POSITIVE_INFINITY;
+      if (span) yield { key, span, lastModifiedMs };
     }
     token = page.NextContinuationToken;
-    if (!token) return keys;
-  }
+  } while (token);
 }

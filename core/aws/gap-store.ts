@@ -53,6 +53,31 @@ export async function listGaps(s3: S3Client, loc: BackupLocation): Promise<Gap[]
 }
 
 const backfillKey = (loc: BackupLocation) => `${metaRoot(loc)}backfill.json`;
+const backfillStartedKey = (loc: BackupLocation) => `${metaRoot(loc)}backfill-started.json`;
+
+/**
+ * When a backfill run began (a resume keeps its run's start). Until it completes, a killed page
+ * may have left versions its change index lacks: readers that trust the index check this.
+ */
+export async function recordBackfillStarted(s3: S3Client, loc: BackupLocation, startedAtMs: number) {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: loc.bucket,
+      Key: backfillStartedKey(loc),
+      Body: JSON.stringify({ startedAtMs }),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+/** The start of the latest backfill run when it has not completed (a later complete run covers it). */
+export async function unfinishedBackfill(s3: S3Client, loc: BackupLocation): Promise<number | undefined> {
+  const started = (await readJsonIfExists<{ startedAtMs?: number }>(s3, loc.bucket, backfillStartedKey(loc)))
+    ?.startedAtMs;
+  if (started === undefined) return undefined;
+  const completed = await lastBackfillStart(s3, loc);
+  return completed !== undefined && completed >= started ? undefined : started;
+}
 
 /** When the last complete backfill finished: gaps before it no longer affect the current state. */
 export async function recordBackfillCompleted(

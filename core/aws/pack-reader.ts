@@ -118,3 +118,34 @@ export async function splitForJob(
   const pack = await openPack(s3, loc, at.atMs);
   return splitByKeys(at.range, at.count, pack && ((hh) => pack.manifest.prefixes[hh]?.lastKeys));
 }
+
+/**
+ * A prefix's pack entries in order, after `after` when given, reading the next chunk while this
+ * one is handed out. Throws on a chunk that cannot be read (the caller lists instead).
+ */
+export async function* packEntries(
+  s3: S3Client,
+  loc: BackupLocation,
+  pack: Pack,
+  at: { hh: string; after?: string | undefined },
+): AsyncGenerator<PackEntry> {
+  const lastKeys = pack.manifest.prefixes[at.hh]?.lastKeys ?? [];
+  const after = at.after;
+  const wanted = lastKeys
+    .map((last, n) => ({ last, n }))
+    .filter(({ last }) => after === undefined || compareObjectKeys(last, after) > 0);
+  const read = async (n: number): Promise<PackEntry[]> => {
+    const bytes = await readObjectIfExists(s3, loc.bucket, chunkKey(loc, pack.id, at.hh, n));
+    if (!bytes) throw new Error(`pack ${pack.id} lacks chunk ${n} of hash prefix ${at.hh}`);
+    return decodeChunk(bytes);
+  };
+  let next = wanted[0] ? read(wanted[0].n) : undefined;
+  next?.catch(() => {}); // awaited below; a failure surfaces there
+  for (let i = 0; next; i++) {
+    const entries = await next;
+    const following = wanted[i + 1];
+    next = following ? read(following.n) : undefined;
+    next?.catch(() => {});
+    for (const e of entries) if (after === undefined || compareObjectKeys(e.objectKey, after) > 0) yield e;
+  }
+}

@@ -73,6 +73,11 @@ export interface RestoreSummary extends RequestSummary {
   /** The pack read (whole-table restores), and how many items' bodies came from it. */
   pack?: string;
   itemsFromPack: number;
+  /**
+   * How the pack was read: through the change index (only the items changed since the pack were
+   * listed, each alone), or why every hash prefix was listed.
+   */
+  packIndex?: { changedItems: number } | { reason: string };
   durationMs: number;
   /** Warnings that do not stop the restore, e.g. T falls in a gap of the backup. */
   warnings: string[];
@@ -327,6 +332,7 @@ async function restorePartition(
         },
       };
     });
+    if (stats.guide) summary.packIndex = stats.guide;
     summary.covered = stats.covered;
     if (stats.remaining.length) summary.remaining = stats.remaining;
     return stats.versions;

@@ -2,17 +2,19 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { exportAsOf } from '../../core/aws/export-as-of';
+import { recordBackfillCompleted, recordBackfillStarted, recordGap } from '../../core/aws/gap-store';
 import { listPackIds } from '../../core/aws/pack-reader';
 import { writePack } from '../../core/aws/pack-writer';
 import { restore } from '../../core/aws/restore';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
+import { readJsonIfExists } from '../../core/aws/version-store';
 import { canonicalItemJson, type WireItem } from '../../core/ddb-json';
 import type { Log } from '../../core/log';
 import { silentLog } from '../../core/log';
-import { objectKeyFor } from '../../core/object-key';
-import { packManifestKey, packsRoot } from '../../core/pack-format';
+import { metaRoot, objectKeyFor } from '../../core/object-key';
+import { type PackManifest, packManifestKey, packsRoot } from '../../core/pack-format';
 import { runCli } from '../support/cli';
 import { EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
@@ -143,6 +145,84 @@ describe('packs', () => {
     const past = await restoreInto(atMs, true);
     expect(past.summary.pack).toBe(first.packId);
     expect(past.state).toEqual(expected(atMs));
+  }, 300_000);
+
+  it('a read through the change index lists only what changed since the pack, late writes included, and lists everything where the index cannot say', async () => {
+    const packId = (await listPackIds(s3, loc)).sort().at(-1) as string;
+    const manifestKey = packManifestKey(loc, packId);
+    const manifest = (await readJsonIfExists<PackManifest>(s3, bucket, manifestKey)) as PackManifest;
+    expect(manifest.listedFromMs).toBeGreaterThan(0);
+    // Written now, after the pack was made: three changes from before its time (a writer that was
+    // late: the pack's listing could not see them), and one after it.
+    const packS = Math.floor(manifest.createdMs / 1000) - 1;
+    const liveIds = [...work.keyOf.keys()].filter((id) => work.model.get(id)).slice(50, 53);
+    const [modified, removed, later] = liveIds.map((id) => [id, work.keyOf.get(id) as WireItem] as const) as [
+      readonly [string, WireItem],
+      readonly [string, WireItem],
+      readonly [string, WireItem],
+    ];
+    const fresh = { pk: { S: 'late-insert' }, sk: { N: '1' } };
+    work.keyOf.set('late-insert', fresh);
+    const image = (keys: WireItem, note: string) => ({ ...keys, note: { S: note } });
+    const records = [
+      events.record('MODIFY', modified[1], packS, image(modified[1], 'late')),
+      events.record('REMOVE', removed[1], packS),
+      events.record('INSERT', fresh, packS, image(fresh, 'late')),
+    ];
+    work.model.apply(modified[0], packS, image(modified[1], 'late'));
+    work.model.apply(removed[0], packS, undefined);
+    work.model.apply('late-insert', packS, image(fresh, 'late'));
+    const nowS = Math.max(packS + 1, Math.floor(Date.now() / 1000));
+    records.push(events.record('MODIFY', later[1], nowS, image(later[1], 'after')));
+    work.model.apply(later[0], nowS, image(later[1], 'after'));
+    await write(records);
+
+    const atMs = nowS * 1000 + 999;
+    const guided = await restoreInto(atMs, true);
+    expect(guided.summary.pack).toBe(packId);
+    // The 4, and the 40 changed before the pack when their index objects were written in the
+    // second the pack's listing began (S3's LastModified is whole seconds: counted in, to be safe).
+    const changed = (guided.summary.packIndex as { changedItems: number }).changedItems;
+    expect([4, 44]).toContain(changed);
+    expect(guided.state).toEqual(expected(atMs));
+    // One listing per changed item, none of the prefixes: every other item came from the pack.
+    expect(guided.summary.requests.s3.ListObjectVersions).toBe(changed);
+    expect(guided.summary.itemsFromPack).toBe(guided.summary.itemsPut - 3);
+
+    // A pack from before the index could guide reads (no listedFromMs): every prefix is listed.
+    const { listedFromMs: _, ...older } = manifest;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: JSON.stringify(older) }));
+    const listed = await restoreInto(atMs, true);
+    expect(listed.summary.packIndex).toEqual({ reason: expect.stringMatching(/predates/) });
+    expect(listed.state).toEqual(expected(atMs));
+    expect(listed.summary.requests.s3.ListObjectVersions).toBeGreaterThanOrEqual(256);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: JSON.stringify(manifest) }));
+
+    // A recorded gap within a late write's reach of the pack: versions the index may lack.
+    const gap = {
+      fromMs: manifest.createdMs - 3 * 3600_000,
+      toMs: manifest.createdMs - 3 * 3600_000,
+      reason: 'test',
+    };
+    await recordGap(s3, loc, gap);
+    const gapped = await restoreInto(atMs, true);
+    expect(gapped.summary.packIndex).toEqual({ reason: expect.stringMatching(/gap/) });
+    expect(gapped.state).toEqual(expected(atMs));
+    const gaps = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${metaRoot(loc)}gaps/` }));
+    for (const o of gaps.Contents ?? [])
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key }));
+
+    // A backfill that started and has not finished: a killed page may have left versions without
+    // their index entries. Once a run that started then (or later) completes, the index guides again.
+    const backfillStart = Date.now() - 60_000;
+    await recordBackfillStarted(s3, loc, backfillStart);
+    const running = await restoreInto(atMs, true);
+    expect(running.summary.packIndex).toEqual({
+      reason: expect.stringMatching(/backfill started at .* has not finished/),
+    });
+    expect(running.state).toEqual(expected(atMs));
+    await recordBackfillCompleted(s3, loc, backfillStart);
+    expect((await restoreInto(atMs, true)).summary.packIndex).toEqual({ changedItems: changed });
   }, 300_000);
 
   it('a damaged or unfinished pack costs requests, never a wrong item', async () => {

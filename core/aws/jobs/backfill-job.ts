@@ -16,7 +16,7 @@ import { type BackupLocation, backupLocation } from '../../object-key';
 import { keyNames } from '../../table-manifest';
 import { TaskPool } from '../../task-pool';
 import { backfillPage, type SegmentCheckpoint, type SegmentScan, waitTurn } from '../backfill';
-import { recordBackfillCompleted } from '../gap-store';
+import { recordBackfillCompleted, recordBackfillStarted } from '../gap-store';
 import { getJobJson, putJobJson, readPlanParams, readTaskResults, saveTaskResult } from '../job-store';
 import { recordManifest } from '../manifest-store';
 import type { JobContext, JobDefinition } from '../run-job';
@@ -130,6 +130,7 @@ async function plan(
   const resumed = req.resumeJobId === undefined ? undefined : await storedRun(ctx, ref, segments);
   const startedAtMs = resumed?.startedAtMs ?? now;
   const manifest = await recordManifest(ctx.s3, ctx.dynamodb, source, startedAtMs);
+  await recordBackfillStarted(ctx.s3, source, startedAtMs);
   const params: BackfillParams = {
     segments,
     keyNames: keyNames(manifest),

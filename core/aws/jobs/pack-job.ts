@@ -1,4 +1,4 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { eventFields, eventLocation, eventWhole } from '../../event-fields';
 import {
   continueTask,
@@ -20,6 +20,7 @@ import {
   type PackPart,
   packIdOf,
   packManifestKey,
+  packsRoot,
 } from '../../pack-format';
 import { type Partition, splitPartitions } from '../../partition';
 import { assertAnswerable } from '../backup-check';
@@ -58,6 +59,8 @@ interface PackParams {
   packId: string;
   /** The pack's time: items as of then; versions written later are not in it. */
   createdMs: number;
+  /** S3's clock before any task listed (see PackManifest.listedFromMs). */
+  listedFromMs?: number;
   previous?: string;
   concurrency?: number;
   chunkBytes?: number;
@@ -88,9 +91,11 @@ async function plan(ctx: JobContext, req: PackJobRequest): Promise<JobPlan<PackP
   await assertAnswerable(ctx.s3, loc, described, [{ flag: 'now', atMs: createdMs }], createdMs);
   const previous = await openPack(ctx.s3, loc, createdMs);
   const ref: JobRef = { job: 'pack', jobId: newJobId('pack', createdMs), ...loc };
+  const packId = packIdOf(createdMs);
   const params: PackParams = {
-    packId: packIdOf(createdMs),
+    packId,
     createdMs,
+    listedFromMs: await s3Now(ctx.s3, loc, packId),
     ...(previous ? { previous: previous.id } : {}),
     ...(req.concurrency ? { concurrency: req.concurrency } : {}),
     ...(req.chunkBytes ? { chunkBytes: req.chunkBytes } : {}),
@@ -110,6 +115,20 @@ async function plan(ctx: JobContext, req: PackJobRequest): Promise<JobPlan<PackP
       params: { partition },
     })),
   };
+}
+
+/**
+ * S3's own clock now, as a lower bound: the LastModified of a marker written into the pack's
+ * folder (readers compare it with other LastModified values, never with this host's clock).
+ */
+async function s3Now(s3: S3Client, loc: BackupLocation, packId: string): Promise<number> {
+  const Key = `${packsRoot(loc)}${packId}/begun.json`;
+  await s3.send(
+    new PutObjectCommand({ Bucket: loc.bucket, Key, Body: '{}', ContentType: 'application/json' }),
+  );
+  const head = await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key }));
+  if (!head.LastModified) throw new Error(`S3 returned no LastModified for ${Key}`);
+  return head.LastModified.getTime();
 }
 
 const paramsOf = (ctx: JobContext, ref: JobRef) => readPlanParams<PackParams>(ctx.s3, ref);
@@ -232,7 +251,7 @@ async function finish(ctx: JobContext, p: JobPlan<PackParams, PackTask>): Promis
     results.map((r) => r.covered),
   );
   const loc = locOf(p);
-  const manifest = mergePackParts(loc.table, params.createdMs, results);
+  const manifest = mergePackParts(loc.table, params.createdMs, results, params.listedFromMs);
   const tally = new RequestTally();
   await counted(ctx.s3, tally).send(
     new PutObjectCommand({

@@ -245,6 +245,7 @@ function mergeSummaries(params: RestoreParams, results: RestoreSummary[]): Resto
     total.versionsScanned += r.versionsScanned;
     total.itemsFromPack += r.itemsFromPack;
     if (r.pack) total.pack = r.pack;
+    if (r.packIndex) total.packIndex = r.packIndex;
     addRequests(total, r);
     total.samples?.put.push(...(r.samples?.put ?? []).slice(0, 10 - total.samples.put.length));
     total.samples?.delete.push(...(r.samples?.delete ?? []).slice(0, 10 - total.samples.delete.length));
