@@ -6,6 +6,16 @@ import { TaskPool } from '../core/task-pool';
 import type { EventBuilder } from '../test/support/fixtures';
 
 /** The benchmarks' workload: `items` items of about 400 bytes, each changed `versions` times. */
+/** Item i at version v: what the benchmark backs up, and what its write ceiling writes. */
+export const benchImage = (i: number, v: number): WireItem => ({
+  pk: { S: `customer#${i}` },
+  v: { N: String(v) },
+  name: { S: `name ${i}` },
+  balance: { N: `${i}.${v}5` },
+  tags: { SS: ['a', `t${v}`] },
+  body: { S: 'x'.repeat(300) },
+});
+
 export function records(
   events: EventBuilder,
   items: number,
@@ -15,16 +25,15 @@ export function records(
   const out: DynamoDBRecord[] = [];
   for (let v = 0; v < versions; v++) {
     for (let i = 0; i < items; i++) {
-      const keys: WireItem = { pk: { S: `customer#${i}` } };
-      const image: WireItem = {
-        ...keys,
-        v: { N: String(v) },
-        name: { S: `name ${i}` },
-        balance: { N: `${i}.${v}5` },
-        tags: { SS: ['a', `t${v}`] },
-        body: { S: 'x'.repeat(300) },
-      };
-      out.push(events.record(v === 0 ? 'INSERT' : 'MODIFY', keys, startS + v * 10, image));
+      const image = benchImage(i, v);
+      out.push(
+        events.record(
+          v === 0 ? 'INSERT' : 'MODIFY',
+          { pk: image.pk as WireItem[string] },
+          startS + v * 10,
+          image,
+        ),
+      );
     }
   }
   return out;

@@ -29,7 +29,7 @@ import {
   EventBuilder,
 } from '../test/support/fixtures';
 import { loadStackEnv, randomName } from '../test/support/local-env';
-import { records, writeAll } from './backup-fixture';
+import { benchImage, records, writeAll } from './backup-fixture';
 
 loadStackEnv();
 const args = process.argv.slice(2);
@@ -229,16 +229,9 @@ async function benchRestore(bucket: string, table: string, m: Measured) {
             table: sink,
             concurrency: 16,
           });
+          // The very items a restore writes (their last version), so the two compare fairly.
           for (let i = 0; i < ITEMS; i++)
-            await writer.add({
-              PutRequest: {
-                Item: wireItemToSdk({
-                  pk: { S: `customer#${i}` },
-                  v: { N: '1' },
-                  body: { S: 'x'.repeat(300) },
-                }),
-              },
-            });
+            await writer.add({ PutRequest: { Item: wireItemToSdk(benchImage(i, VERSIONS - 1)) } });
           await writer.flush();
         }),
       ),
@@ -433,7 +426,7 @@ type RestoreFigures = Awaited<ReturnType<typeof benchRestore>>;
 const packedRow = (r: RestoreFigures): [string, string, string] => [
   `restore items/s, with a pack (N=${ITEMS}, ${VERSIONS} versions each)`,
   r.packed.toFixed(0),
-  `${(r.packed / r.listOnly).toFixed(2)}x the list-only ceiling (${r.listOnly.toFixed(0)}/s; target >= 0.8x); ${(r.packed / r.classic).toFixed(1)}x classic (target >= 10x); ${(r.packed / r.ours).toFixed(1)}x no pack; ${r.fromPack} of ${ITEMS} bodies from the pack; T after the pack, ${indexNote(r.packIndex)}. T before it (every prefix listed): ${r.packedListed.toFixed(0)}/s, ${(r.packedListed / r.listOnly).toFixed(2)}x list-only`,
+  `${(r.packed / r.listOnly).toFixed(2)}x the list-only ceiling (${r.listOnly.toFixed(0)}/s; target >= 0.8x), ${(r.packed / r.batchWrite).toFixed(2)}x the BatchWriteItem ceiling of the same items (${r.batchWrite.toFixed(0)}/s); ${(r.packed / r.classic).toFixed(1)}x classic (target >= 10x); ${(r.packed / r.ours).toFixed(1)}x no pack; ${r.fromPack} of ${ITEMS} bodies from the pack; T after the pack, ${indexNote(r.packIndex)}. T before it (every prefix listed): ${r.packedListed.toFixed(0)}/s, ${(r.packedListed / r.listOnly).toFixed(2)}x list-only`,
 ];
 
 const indexNote = (p: RestoreSummary['packIndex']): string =>

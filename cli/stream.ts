@@ -5,6 +5,7 @@ import { recordGap } from '../core/aws/gap-store';
 import { runStream } from '../core/aws/stream-runner';
 import { streamHandler } from '../core/aws/stream-writer';
 import { assertVersionedBucket } from '../core/aws/version-store';
+import { wholeNumber } from '../core/number-arg';
 import type { CliContext } from './context';
 import { type LocationOptions, locationOf, positiveInt } from './options';
 
@@ -13,6 +14,7 @@ interface StreamOptions extends LocationOptions {
   checkpointDir: string;
   concurrency?: string;
   batchSize?: string;
+  batchWindowMs?: string;
   json?: boolean;
 }
 
@@ -27,6 +29,10 @@ export function registerStream(program: Command, ctx: CliContext): void {
     .option('--checkpoint-dir <dir>', 'where shard checkpoints are kept', '.ddb-rewind/checkpoints')
     .option('--concurrency <n>', 'items written at once (default 16)')
     .option('--batch-size <n>', 'records per handler call, 1-1000 (default 100)')
+    .option(
+      '--batch-window-ms <ms>',
+      "after a batch smaller than --batch-size, wait this long to gather the next (Lambda's batching window; 0-300000, default 0)",
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (o: StreamOptions) => {
       const loc = locationOf(o);
@@ -58,6 +64,11 @@ export function registerStream(program: Command, ctx: CliContext): void {
           drain: Boolean(o.drain),
           checkpointFile: join(o.checkpointDir, `${loc.bucket}`, `${loc.prefix}${loc.table}.json`),
           batchSize: positiveInt('--batch-size', o.batchSize, 100, 1000),
+          batchWindowMs: wholeNumber('--batch-window-ms', o.batchWindowMs, {
+            min: 0,
+            max: 300_000,
+            fallback: 0,
+          }),
           signal: controller.signal,
         },
       );

@@ -31,6 +31,13 @@ export interface StreamRunnerOptions {
   batchSize?: number;
   /** Wait between polls of an open shard with nothing new. @default 1000 */
   pollIntervalMs?: number;
+  /**
+   * After a batch smaller than batchSize, wait this long before reading on, so the next batch
+   * gathers what arrives meanwhile (as Lambda's MaximumBatchingWindowInSeconds does): fewer and
+   * larger batches, so fewer GetRecords calls and change index objects, for that much lag.
+   * @default 0
+   */
+  batchWindowMs?: number;
   /** Stops the runner cleanly between batches. */
   signal?: AbortSignal;
 }
@@ -233,6 +240,9 @@ class ShardReader {
       empties = 0;
       const failed = await this.handle(page.records);
       iterator = failed === undefined ? page.next : await this.iteratorFrom(failed);
+      const partial = page.records.length < Math.min(options.batchSize ?? 100, 1000);
+      if (failed === undefined && partial && options.batchWindowMs)
+        await sleep(options.batchWindowMs, options.signal);
     }
     await this.settleTrim();
     this.progress.closed = true;

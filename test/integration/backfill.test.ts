@@ -76,6 +76,8 @@ describe('backfill and verify', () => {
         drain: false,
         checkpointFile: join(dir, 'stream.json'),
         pollIntervalMs: 50,
+        // Lambda's batching window: fewer, larger batches of the live changes.
+        batchWindowMs: 500,
         signal: controller.signal,
       },
     );

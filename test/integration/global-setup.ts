@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { buildTestCli } from '../support/cli-build';
 import { loadStackEnv, stackHint } from '../support/local-env';
 
 /**
@@ -19,4 +20,6 @@ export default async function globalSetup(): Promise<void> {
     }
   }
   loadStackEnv();
+  // Workers start after this and inherit the variable (test/support/cli.ts runs this script).
+  process.env.DDB_REWIND_TEST_CLI = buildTestCli(join(__dirname, '..', '..'));
 }

@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'ddb-rewind.js');
+/**
+ * bin/ddb-rewind.js, or the same CLI compiled once per run by the integration setup
+ * (cli-build.ts); test/unit/cli-bin.test.ts runs the bin script itself.
+ */
+const BIN = process.env.DDB_REWIND_TEST_CLI ?? join(__dirname, '..', '..', 'bin', 'ddb-rewind.js');
 
 export interface CliResult {
   code: number | null;
