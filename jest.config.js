@@ -12,6 +12,7 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
       setupFiles: ['<rootDir>/test/integration/setup-env.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/integration/setup-timeout.ts'],
     },

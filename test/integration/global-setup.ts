@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTestCli } from '../support/cli-build';
 import { loadStackEnv, stackHint } from '../support/local-env';
@@ -20,6 +22,10 @@ export default async function globalSetup(): Promise<void> {
     }
   }
   loadStackEnv();
-  // Workers start after this and inherit the variable (test/support/cli.ts runs this script).
+  // Workers start after this and inherit the variables (test/support/cli.ts runs this script;
+  // fixtures.ts' reapBuckets queues into this file, which global-teardown.ts empties).
   process.env.DDB_REWIND_TEST_CLI = buildTestCli(join(__dirname, '..', '..'));
+  const queue = join(mkdtempSync(join(tmpdir(), 'ddb-rewind-reap-')), 'buckets');
+  writeFileSync(queue, '');
+  process.env.DDB_REWIND_REAP_QUEUE = queue;
 }
