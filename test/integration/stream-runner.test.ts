@@ -104,6 +104,60 @@ describe('local stream runner against DynamoDB Local', () => {
     expect(versions).toHaveLength(2);
   });
 
+  it('with a batching window gathers a trickle of changes into a few batches; refuses a bad --batch-window-ms', async () => {
+    const table = await newTable([{ name: 'pk', type: 'S', role: 'HASH' }]);
+    const handler = streamHandler({ s3, dynamodb, log: silentLog }, { bucket, concurrency: 16 });
+    const checkpointFile = join(checkpoints, `${table}.json`);
+    const WINDOW = 600;
+    const controller = new AbortController();
+    const following = runStream(
+      { dynamodb, streams, log: silentLog, handler },
+      {
+        table,
+        drain: false,
+        checkpointFile,
+        pollIntervalMs: 50,
+        batchWindowMs: WINDOW,
+        signal: controller.signal,
+      },
+    );
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      await put(table, { pk: { S: `w${i}` }, v: { N: '1' } });
+      await pause(50);
+    }
+    const writing = Date.now() - started;
+    await pause(1500);
+    controller.abort();
+    const first = await following;
+    const rest = await runStream(
+      { dynamodb, streams, log: silentLog, handler },
+      { table, drain: true, checkpointFile, pollIntervalMs: 50 },
+    );
+    expect(first.records + rest.records).toBe(20);
+    // After a partial batch the runner waits a window: at most one batch per window while the
+    // writes go on, and one more at each end (a slower runner only makes fewer).
+    expect(first.batches).toBeLessThanOrEqual(Math.ceil(writing / WINDOW) + 2);
+    expect(first.batches).toBeLessThan(first.records);
+
+    const bad = await runCli([
+      'stream',
+      '--table',
+      table,
+      '--bucket',
+      bucket,
+      '--drain',
+      '--batch-window-ms',
+      'soon',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(
+      /Expected `--batch-window-ms` to be a whole number from 0 to 300000, got `soon`/,
+    );
+  });
+
   it('marks a real TTL expiry as a TTL delete', async () => {
     const table = await newTable([{ name: 'pk', type: 'S', role: 'HASH' }]);
     await dynamodb.send(
