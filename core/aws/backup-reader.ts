@@ -108,8 +108,11 @@ export interface ScanStats {
   /** What the deadline kept it from: a continuation scans exactly these (empty when done). */
   remaining: Partition[];
   /** With a pack: the items read through their own listings, or why every prefix was listed. */
-  guide?: { changedItems: number } | { reason: string };
+  guide?: PackIndexUse;
 }
+
+/** How a scan read its pack: through the change index (this many items listed alone), or not, and why. */
+export type PackIndexUse = { changedItems: number } | { reason: string };
 
 // How the request budget is spread: prefixes listed at once, and reads running per prefix.
 const MAX_PREFIXES = 16;
@@ -163,7 +166,7 @@ export class BackupReader {
         return {
           keys: () =>
             req.pack && changed && changed.length <= PER_PREFIX_KEYS
-              ? this.guidedKeys(unit, req.pack, changed)
+              ? this.packKeys(unit, req.pack, changed)
               : this.listed(unit),
           prepare: async (group) => ('versions' in group ? cursor?.find(group.objectKey) : group.packed),
           read: async (group, packed) => {
@@ -288,7 +291,7 @@ export class BackupReader {
    * A prefix range's keys from the pack, merged with the keys the index says changed since it; a
    * chunk that cannot be read turns the rest of the range into a listing.
    */
-  private async *guidedKeys(
+  private async *packKeys(
     unit: PrefixRange,
     pack: Pack,
     changed: readonly string[],

@@ -97,22 +97,46 @@ export async function indexedChangesIn(
   loc: BackupLocation,
   window: { sinceMs: number; untilMs: number },
 ): Promise<IndexAnswer> {
-  const gaps = gapsTouching(await listGaps(s3, loc), window.sinceMs, window.untilMs);
-  const reason = indexGap(await readIndexMarker(s3, loc), window, gaps.length);
+  const reason = await indexCoverage(s3, loc, window);
   if (reason) return { covered: false, reason };
   const keys = await indexKeysFor(s3, loc, window);
   const found = new Map<string, IndexedChange>();
+  await readIndexObjects(s3, loc, keys, (c) => {
+    if (c.timeMs >= window.sinceMs && c.timeMs <= window.untilMs) found.set(indexedChangeId(c), c);
+  });
+  return { covered: true, changes: [...found.values()], objectsRead: keys.length };
+}
+
+/** Why the index alone cannot answer for changes in the window (see indexGap), or undefined. */
+export async function indexCoverage(
+  s3: S3Client,
+  loc: BackupLocation,
+  window: { sinceMs: number; untilMs: number },
+): Promise<string | undefined> {
+  const gaps = gapsTouching(await listGaps(s3, loc), window.sinceMs, window.untilMs);
+  return indexGap(await readIndexMarker(s3, loc), window, gaps.length);
+}
+
+/**
+ * Reads index objects, 16 at a time, handing each change to `use`; no new object is started
+ * once `stop` says so.
+ */
+export async function readIndexObjects(
+  s3: S3Client,
+  loc: BackupLocation,
+  keys: readonly string[],
+  use: (change: IndexedChange) => void,
+  stop: () => boolean = () => false,
+): Promise<void> {
   const pool = new TaskPool(16);
   for (const key of keys) {
+    if (stop()) break;
     await pool.submit(async () => {
       const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
-      for (const c of parseIndexBody((await out.Body?.transformToString('utf8')) ?? '', key)) {
-        if (c.timeMs >= window.sinceMs && c.timeMs <= window.untilMs) found.set(indexedChangeId(c), c);
-      }
+      for (const c of parseIndexBody((await out.Body?.transformToString('utf8')) ?? '', key)) use(c);
     });
   }
   await pool.drain();
-  return { covered: true, changes: [...found.values()], objectsRead: keys.length };
 }
 
 /** The index objects that can hold a change of the window, by their names. */

@@ -1,6 +1,5 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { indexFolders, indexGap, parseIndexBody } from '../change-index';
-import { gapsTouching } from '../gaps';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { indexFolders } from '../change-index';
 import { type BackupLocation, hashPrefixOf } from '../object-key';
 import { compareObjectKeys } from '../pack-format';
 import {
@@ -10,9 +9,8 @@ import {
   LATE_WRITE_MS,
   MAX_GUIDED_KEYS,
 } from '../pack-guide';
-import { TaskPool } from '../task-pool';
-import { indexObjects, readIndexMarker } from './change-index-store';
-import { listGaps, unfinishedBackfill } from './gap-store';
+import { indexCoverage, indexObjects, readIndexObjects } from './change-index-store';
+import { unfinishedBackfill } from './gap-store';
 import type { Pack } from './pack-reader';
 
 /**
@@ -31,8 +29,7 @@ export async function packGuide(
 ): Promise<PackGuide> {
   const window = guideWindow(pack.manifest, atMs);
   if ('reason' in window) return { guided: false, reason: window.reason };
-  const gaps = gapsTouching(await listGaps(s3, loc), window.sinceMs, window.untilMs);
-  const reason = indexGap(await readIndexMarker(s3, loc), window, gaps.length);
+  const reason = await indexCoverage(s3, loc, window);
   if (reason) return { guided: false, reason };
   const backfill = await unfinishedBackfill(s3, loc);
   if (backfill !== undefined && backfill <= window.untilMs) {
@@ -41,16 +38,15 @@ export async function packGuide(
   }
   const keys = await indexObjectsToRead(s3, loc, pack, atMs);
   const changed = new Set<string>();
-  const pool = new TaskPool(16);
-  for (const key of keys) {
-    if (changed.size > MAX_GUIDED_KEYS) break;
-    await pool.submit(async () => {
-      const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
-      for (const c of parseIndexBody((await out.Body?.transformToString('utf8')) ?? '', key))
-        if (changeMatters(c.timeMs, atMs)) changed.add(c.key);
-    });
-  }
-  await pool.drain();
+  await readIndexObjects(
+    s3,
+    loc,
+    keys,
+    (c) => {
+      if (changeMatters(c.timeMs, atMs)) changed.add(c.key);
+    },
+    () => changed.size > MAX_GUIDED_KEYS,
+  );
   if (changed.size > MAX_GUIDED_KEYS)
     return { guided: false, reason: `more than ${MAX_GUIDED_KEYS} items changed since the pack` };
   return {

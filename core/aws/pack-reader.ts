@@ -88,11 +88,8 @@ export class PackCursor {
     this.chunk = n;
     this.entries = [];
     this.pos = 0;
-    const key = chunkKey(this.loc, this.pack.id, this.hh, n);
     try {
-      const bytes = await readObjectIfExists(this.s3, this.loc.bucket, key);
-      if (!bytes) throw new Error('chunk missing');
-      this.entries = decodeChunk(bytes);
+      this.entries = await readChunk(this.s3, this.loc, this.pack, this.hh, n);
     } catch (err) {
       this.broken = true;
       this.log.warn('pack chunk unreadable; reading these items from their versions instead', {
@@ -134,11 +131,7 @@ export async function* packEntries(
   const wanted = lastKeys
     .map((last, n) => ({ last, n }))
     .filter(({ last }) => after === undefined || compareObjectKeys(last, after) > 0);
-  const read = async (n: number): Promise<PackEntry[]> => {
-    const bytes = await readObjectIfExists(s3, loc.bucket, chunkKey(loc, pack.id, at.hh, n));
-    if (!bytes) throw new Error(`pack ${pack.id} lacks chunk ${n} of hash prefix ${at.hh}`);
-    return decodeChunk(bytes);
-  };
+  const read = (n: number) => readChunk(s3, loc, pack, at.hh, n);
   let next = wanted[0] ? read(wanted[0].n) : undefined;
   next?.catch(() => {}); // awaited below; a failure surfaces there
   for (let i = 0; next; i++) {
@@ -148,4 +141,11 @@ export async function* packEntries(
     next?.catch(() => {});
     for (const e of entries) if (after === undefined || compareObjectKeys(e.objectKey, after) > 0) yield e;
   }
+}
+
+/** One chunk's entries; throws when it is missing or damaged (gzip CRC, JSON). */
+async function readChunk(s3: S3Client, loc: BackupLocation, pack: Pack, hh: string, n: number) {
+  const bytes = await readObjectIfExists(s3, loc.bucket, chunkKey(loc, pack.id, hh, n));
+  if (!bytes) throw new Error(`pack ${pack.id} lacks chunk ${n} of hash prefix ${hh}`);
+  return decodeChunk(bytes);
 }

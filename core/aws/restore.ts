@@ -12,7 +12,7 @@ import { TaskPool } from '../task-pool';
 import { assertNotFuture } from '../time-arg';
 import { loadTransform, type Transformer } from '../transform';
 import { assertAnswerable } from './backup-check';
-import { BackupReader } from './backup-reader';
+import { BackupReader, type PackIndexUse } from './backup-reader';
 import { BatchWriter } from './batch-writer';
 import { gapWarnings } from './gap-store';
 import type { ItemAsOf } from './items-as-of';
@@ -77,7 +77,7 @@ export interface RestoreSummary extends RequestSummary {
    * How the pack was read: through the change index (only the items changed since the pack were
    * listed, each alone), or why every hash prefix was listed.
    */
-  packIndex?: { changedItems: number } | { reason: string };
+  packIndex?: PackIndexUse;
   durationMs: number;
   /** Warnings that do not stop the restore, e.g. T falls in a gap of the backup. */
   warnings: string[];

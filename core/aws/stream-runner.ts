@@ -240,7 +240,7 @@ class ShardReader {
       empties = 0;
       const failed = await this.handle(page.records);
       iterator = failed === undefined ? page.next : await this.iteratorFrom(failed);
-      const partial = page.records.length < Math.min(options.batchSize ?? 100, 1000);
+      const partial = page.records.length < batchLimit(options);
       if (failed === undefined && partial && options.batchWindowMs)
         await sleep(options.batchWindowMs, options.signal);
     }
@@ -256,7 +256,7 @@ class ShardReader {
       const out = await this.run.deps.streams.send(
         new GetRecordsCommand({
           ShardIterator: iterator,
-          Limit: Math.min(this.run.options.batchSize ?? 100, 1000),
+          Limit: batchLimit(this.run.options),
         }),
       );
       return {
@@ -371,3 +371,6 @@ class ShardReader {
     this.run.checkpoint.lastChangeTimeMs = Math.max(this.run.checkpoint.lastChangeTimeMs ?? 0, time);
   }
 }
+
+/** Records per GetRecords call, and so per handler call. */
+const batchLimit = (options: StreamRunnerOptions): number => Math.min(options.batchSize ?? 100, 1000);
