@@ -11,6 +11,7 @@ import { registerPack } from './pack';
 import { registerRestore } from './restore';
 import { registerShow } from './show';
 import { registerStream } from './stream';
+import { registerUi } from './ui';
 import { registerUndo } from './undo';
 import { registerVerify } from './verify';
 
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLocate(program, ctx);
   registerChanges(program, ctx);
   registerUndo(program, ctx);
+  registerUi(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command may set a non-zero code for a result that is not an error (verify: drift).

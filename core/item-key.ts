@@ -114,6 +114,20 @@ function checkShape(flag: string, key: ItemKey, manifest: TableManifest): void {
   }
 }
 
+/**
+ * A key as the plain JSON a person types and parseKeys reads back, attributes in `names` order:
+ * numbers keep every digit, binary stays base64.
+ *
+ * @example plainKeyText({ pk: { S: 'a' }, sk: { N: '10.50' } }, ['pk', 'sk']) // '{"pk":"a","sk":10.50}'
+ */
+export function plainKeyText(key: ItemKey, names: readonly string[]): string {
+  const parts = names.map((n) => {
+    const v = key[n] as { S?: string; N?: string; B?: string };
+    return `${JSON.stringify(n)}:${v.N !== undefined ? v.N : JSON.stringify(v.S ?? v.B ?? '')}`;
+  });
+  return `{${parts.join(',')}}`;
+}
+
 /** The key attributes of an image. */
 export function keyOf(image: WireItem, names: readonly string[]): ItemKey {
   const key: ItemKey = {};

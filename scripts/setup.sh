@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what this project needs on a Debian bookworm machine, and nothing that is already
 # there: npm packages (`npm ci`), a Java runtime for DynamoDB Local, Ceph for the local S3 server
-# (skipped with DDB_REWIND_EXTERNAL_S3=1). Run as root; quiet when there is nothing to do.
+# (skipped with DDB_REWIND_EXTERNAL_S3=1), Debian's Chromium for the console's browser tests. Run as root; quiet when there is nothing to do.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -20,6 +20,7 @@ need() { # need COMMAND PACKAGE
 }
 need java openjdk-17-jre-headless
 need aws awscli # the Glue model check of test/unit/export-catalog.test.ts
+need chromium chromium # test/integration/console.test.ts drives it with playwright-core
 if [[ ${DDB_REWIND_EXTERNAL_S3:-0} != 1 ]]; then
   need radosgw radosgw
   need radosgw-admin radosgw

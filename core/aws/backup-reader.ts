@@ -96,6 +96,11 @@ export interface ScanRequest {
   ordered?: boolean;
   /** Checked before each object key: once true, no new key starts (see ScanStats.remaining). */
   deadline?: Deadline;
+  /**
+   * Hash prefixes read at once. 1 with `ordered` hands items over in object-key order across
+   * prefixes (the console's pages). @default 16
+   */
+  prefixesAtOnce?: number;
 }
 
 export interface ScanStats {
@@ -321,7 +326,11 @@ export class BackupReader {
    */
   private async walk<G extends KeyGroup, P, R>(
     ranges: readonly Partition[],
-    { ordered = false, deadline = NO_DEADLINE }: { ordered?: boolean; deadline?: Deadline },
+    {
+      ordered = false,
+      deadline = NO_DEADLINE,
+      prefixesAtOnce = MAX_PREFIXES,
+    }: { ordered?: boolean; deadline?: Deadline; prefixesAtOnce?: number },
     open: (unit: PrefixRange) => Walker<G, P, R>,
   ): Promise<ScanStats> {
     let keys = 0;
@@ -329,7 +338,7 @@ export class BackupReader {
     const units = prefixRanges(ranges);
     const covered: PrefixRange[] = [];
     const remaining: PrefixRange[] = [];
-    const parallel = Math.max(1, Math.min(MAX_PREFIXES, units.length, this.concurrency));
+    const parallel = Math.max(1, Math.min(prefixesAtOnce, units.length, this.concurrency));
     // Reads queued per prefix: enough to keep the request budget busy, bounded so memory is too.
     const ahead = Math.max(2, Math.ceil((2 * this.concurrency) / parallel));
     const pool = new TaskPool(parallel);

@@ -33,7 +33,16 @@ export interface ChangedItem {
 }
 
 type Window = { sinceMs: number; untilMs: number };
-type Counted = Pick<ChangeMeta, 'event' | 'cause' | 'timeMs'>;
+/** One change as the report counts it (the console draws its chart from these). */
+export type CountedChange = Pick<ChangeMeta, 'event' | 'cause' | 'timeMs'>;
+type Counted = CountedChange;
+
+export interface ChangesOptions {
+  /** `listing`: ignore the index (verify compares the two). */
+  only?: 'listing';
+  /** Called with every change counted, each once. */
+  onChange?: (change: CountedChange) => void;
+}
 
 /**
  * Which items changed in a window, with counts per event and cause (items in key order from the
@@ -46,14 +55,13 @@ export async function changesIn(
   loc: BackupLocation,
   window: Window,
   onItem?: (item: ChangedItem) => void,
-  /** `listing`: ignore the index (verify compares the two). */
-  only?: 'listing',
+  options: ChangesOptions = {},
 ): Promise<ChangesReport> {
-  if (only === 'listing') return listedChanges(s3, loc, window, onItem);
+  if (options.only === 'listing') return listedChanges(s3, loc, window, { onItem, options });
   const tally = new RequestTally();
   const answer = await indexedChangesIn(counted(s3, tally), loc, window);
   if (!answer.covered) {
-    const listed = await listedChanges(s3, loc, window, onItem);
+    const listed = await listedChanges(s3, loc, window, { onItem, options });
     return { ...listed, s3Requests: listed.s3Requests + tally.total('s3'), note: answer.reason };
   }
   const report: ChangesReport = { ...window, ...emptyCounts(), s3Requests: 0, source: 'index' };
@@ -65,7 +73,7 @@ export async function changesIn(
   }
   for (const objectKey of [...byItem.keys()].sort(compareObjectKeys)) {
     const seen = byItem.get(objectKey) ?? [];
-    count(report, seen);
+    count(report, seen, options.onChange);
     const key = decodeObjectKey(loc, objectKey);
     onItem?.({ objectKey, ...(key ? { key } : {}), changes: seen.length, lastMs: lastOf(seen) });
   }
@@ -78,9 +86,10 @@ const lastOf = (seen: readonly Pick<ChangeMeta, 'timeMs'>[]): number =>
 
 const emptyCounts = () => ({ items: 0, changes: 0, byEvent: {}, byCause: {} });
 
-function count(report: ChangesReport, seen: readonly Counted[]): void {
+function count(report: ChangesReport, seen: readonly Counted[], onChange?: (c: Counted) => void): void {
   report.items++;
   for (const c of seen) {
+    onChange?.(c);
     report.changes++;
     report.byEvent[c.event] = (report.byEvent[c.event] ?? 0) + 1;
     report.byCause[c.cause] = (report.byCause[c.cause] ?? 0) + 1;
@@ -96,7 +105,7 @@ async function listedChanges(
   s3: S3Client,
   loc: BackupLocation,
   window: Window,
-  onItem?: (item: ChangedItem) => void,
+  { onItem, options }: { onItem?: ((item: ChangedItem) => void) | undefined; options: ChangesOptions },
 ): Promise<ChangesReport> {
   const reader = new BackupReader(s3, loc);
   const report: ChangesReport = { ...window, ...emptyCounts(), s3Requests: 0, source: 'listing' };
@@ -104,7 +113,7 @@ async function listedChanges(
     item: async (group) => {
       const seen = await changesOf(reader, group, window);
       if (seen.length === 0) return;
-      count(report, seen);
+      count(report, seen, options.onChange);
       const key = decodeObjectKey(loc, group.objectKey);
       onItem?.({
         objectKey: group.objectKey,

@@ -47,7 +47,7 @@ export async function verifyIndex(
     );
   }
   const listed = new Map<string, ChangedItem>();
-  const fromListing = await changesIn(s3, loc, w, (i) => listed.set(i.objectKey, i), 'listing');
+  const fromListing = await changesIn(s3, loc, w, (i) => listed.set(i.objectKey, i), { only: 'listing' });
   const missingFromIndex = [...listed.keys()].filter((k) => !indexed.has(k)).sort();
   const onlyInIndex = [...indexed.keys()].filter((k) => !listed.has(k)).sort();
   const differ = [...listed.entries()]

@@ -1,0 +1,130 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
+import { BackupReader } from '../core/aws/backup-reader';
+import { type ChangedItem, changesIn } from '../core/aws/changes';
+import { gapWarnings } from '../core/aws/gap-store';
+import { itemHistory } from '../core/aws/item-history';
+import { requireManifest } from '../core/aws/manifest-store';
+import { backedUpTables, type TableStatus, tableStatus } from '../core/aws/table-catalog';
+import { itemsPage } from '../core/aws/table-page';
+import { countChange, emptyChart } from '../core/change-chart';
+import { InputError } from '../core/errors';
+import { parseKeys, plainKeyText } from '../core/item-key';
+import { type BackupLocation, backupLocation, objectKeyFor } from '../core/object-key';
+import { decodeCursor } from '../core/page-cursor';
+import { horizonNote } from '../core/retention';
+import { keyNames } from '../core/table-manifest';
+import { assertNotFuture, parseInstant } from '../core/time-arg';
+import type { ItemViewData } from './item-view';
+import type { TableViewData } from './table-view';
+
+/** What the pages read with: the clients and where the backups are. */
+export interface ConsoleSource {
+  s3: S3Client;
+  dynamodb: DynamoDBClient;
+  bucket: string;
+  prefix: string;
+  now: () => number;
+}
+
+type Query = Record<string, string | undefined>;
+
+/** Items per table page, and how long a filtered page may scan before it returns what it found. */
+export const PAGE_ITEMS = 100;
+const PAGE_BUDGET_MS = 2_000;
+/** Changed items listed under the chart (the counts cover them all). */
+const CHANGED_LISTED = 200;
+/** The chart's longest window: three years of daily bars. */
+const MAX_WINDOW_MS = 3 * 366 * 86_400_000;
+
+export async function loadTables(src: ConsoleSource): Promise<TableStatus[]> {
+  const tables = await backedUpTables(src.s3, src.bucket, src.prefix);
+  const statuses = await Promise.all(tables.map((t) => tableStatus(src.s3, locate(src, t), src.now())));
+  return statuses.filter((s): s is TableStatus => s !== undefined);
+}
+
+export const locate = (src: ConsoleSource, table: string): BackupLocation =>
+  backupLocation(src.bucket, table, src.prefix);
+
+/** The instant a page is about: `at`, or now; never in the future. */
+export function instantOf(
+  src: ConsoleSource,
+  name: string,
+  text: string | undefined,
+  fallback?: number,
+): number {
+  const ms = text ? parseInstant(name, text) : (fallback ?? src.now());
+  assertNotFuture(name, ms, src.now());
+  return ms;
+}
+
+export async function loadTable(src: ConsoleSource, table: string, q: Query): Promise<TableViewData> {
+  const loc = locate(src, table);
+  const manifest = await requireManifest(src.s3, loc);
+  const atMs = instantOf(src, 'at', q.at);
+  const untilMs = instantOf(src, 'to', q.to, atMs);
+  const sinceMs = q.from ? parseInstant('from', q.from) : untilMs - 86_400_000;
+  if (sinceMs >= untilMs || untilMs - sinceMs > MAX_WINDOW_MS)
+    throw new InputError('Expected `from` to be before `to`, at most three years apart: pick another window');
+  const now = src.now();
+  await assertAnswerable(src.s3, loc, manifest, [{ flag: 'at', atMs }], now);
+  await assertAnswerable(src.s3, loc, undefined, askedInstants({ sinceMs, untilMs }, now), now);
+  const chart = emptyChart(sinceMs, untilMs);
+  const changed: ChangedItem[] = [];
+  let notListed = 0;
+  const onItem = (i: ChangedItem) => (changed.length < CHANGED_LISTED ? changed.push(i) : notListed++);
+  const reader = new BackupReader(src.s3, loc);
+  const [changes, page, warnings] = await Promise.all([
+    changesIn(src.s3, loc, { sinceMs, untilMs }, onItem, { onChange: (c) => countChange(chart, c) }),
+    itemsPage(reader, {
+      atMs,
+      limit: PAGE_ITEMS,
+      budgetMs: PAGE_BUDGET_MS,
+      keyNames: keyNames(manifest),
+      ...(q.after ? { ranges: decodeCursor(q.after) } : {}),
+      ...(q.prefix ? { keyPrefix: q.prefix } : {}),
+      now: src.now,
+    }),
+    gapWarnings(src.s3, loc, atMs),
+  ]);
+  changed.sort((a, b) => b.lastMs - a.lastMs);
+  return {
+    table,
+    manifest,
+    atMs,
+    chart,
+    changes,
+    changed,
+    notListed,
+    page,
+    warnings,
+    ...(q.prefix ? { keyPrefix: q.prefix } : {}),
+    ...(q.after ? { after: q.after } : {}),
+  };
+}
+
+export async function loadItem(src: ConsoleSource, table: string, q: Query): Promise<ItemViewData> {
+  const loc = locate(src, table);
+  const manifest = await requireManifest(src.s3, loc);
+  if (!q.key)
+    throw new InputError('Expected `key` in the URL, the item key as plain JSON: {"pk":"a","sk":1}');
+  const [key, more] = parseKeys('key', q.key, manifest);
+  if (!key || more) throw new InputError('Expected `key` to be one item key, like {"pk":"a","sk":1}');
+  const atMs = instantOf(src, 'at', q.at);
+  const horizon = await assertAnswerable(src.s3, loc, manifest, [{ flag: 'at', atMs }], src.now());
+  const reader = new BackupReader(src.s3, loc, { concurrency: 64 });
+  const [history, asOf] = await Promise.all([
+    itemHistory(reader, key, horizon.kind === 'since' ? { horizonMs: horizon.fromMs } : {}),
+    reader.itemAsOf(objectKeyFor(loc, key), atMs),
+  ]);
+  return {
+    table,
+    manifest,
+    keyText: plainKeyText(key, keyNames(manifest)),
+    atMs,
+    history,
+    asOf,
+    ...(horizon.kind === 'since' ? { horizonNote: horizonNote(horizon) } : {}),
+  };
+}
