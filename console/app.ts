@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type Context, Hono } from 'hono';
@@ -65,6 +65,8 @@ export function consoleApp(s: ConsoleSettings): Hono {
   });
   app.use(
     secureHeaders({
+      // Not no-referrer: with it a browser sends `Origin: null` on form posts, and the guard refuses them.
+      referrerPolicy: 'same-origin',
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
@@ -109,17 +111,21 @@ export function consoleApp(s: ConsoleSettings): Hono {
       target: form.target,
       mode: form.mode ?? 'upsert',
       createTable: form.createTable === 'yes',
-      ...(keys?.[0] ? { key: keys[0] } : {}),
+      ...(keys?.[0] ? { key: keys[0], keyText: plainKeyText(keys[0], keyNames(manifest)) } : {}),
     });
-    const keyText = keys?.[0] ? plainKeyText(keys[0], keyNames(manifest)) : undefined;
-    return c.html(planView(ctx, planned, keyText));
+    return c.html(planView(ctx, planned));
   });
   app.post('/runs', async (c) => {
     const form = formOf(await c.req.parseBody());
     const planned = runs.plan(form.plan ?? '');
+    // A mistyped confirmation shows the same plan again, with what to type.
     if (planned && form.confirm !== planned.ask.target)
-      throw new InputError(
-        `Not confirmed: type the target table's name, ${planned.ask.target}, to run the restore`,
+      return c.html(
+        planView(
+          ctx,
+          planned,
+          `Not confirmed: type the target table's name, ${planned.ask.target}, to run the restore`,
+        ),
       );
     return c.redirect(`/runs/${runs.start(form.plan ?? '').id}`, 303);
   });
@@ -142,7 +148,11 @@ const formOf = (body: Record<string, unknown>): Record<string, string | undefine
 const ASSETS: Record<string, { type: string; path: () => string }> = {
   'console.css': { type: 'text/css', path: () => ownAsset('console.css') },
   'console.js': { type: 'text/javascript', path: () => ownAsset('console.js') },
-  'chart.umd.js': { type: 'text/javascript', path: () => require.resolve('chart.js/dist/chart.umd.min.js') },
+  // The package exports only its modules: its UMD build sits beside the CommonJS entry.
+  'chart.umd.js': {
+    type: 'text/javascript',
+    path: () => join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'),
+  },
 };
 
 const cache = new Map<string, string>();

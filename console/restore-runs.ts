@@ -26,6 +26,8 @@ export interface RestoreAsk {
   createTable: boolean;
   /** One item (the item page's forms); otherwise the whole table. */
   key?: ItemKey;
+  /** The item's key as the pages show it. */
+  keyText?: string;
 }
 
 /** A dry run waiting for its confirmation. */

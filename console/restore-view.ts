@@ -3,16 +3,17 @@ import { formatChange } from '../core/history-format';
 import { csrfField, type Html, href, iso, layout, tablePath, type ViewContext } from './html';
 import type { PlannedRestore, RestoreRun } from './restore-runs';
 
-const what = (p: { ask: PlannedRestore['ask'] }, keyText?: string): string =>
-  keyText ? `item ${keyText} of ${p.ask.source.table}` : `table ${p.ask.source.table}`;
+const what = (p: { ask: PlannedRestore['ask'] }): string =>
+  p.ask.keyText ? `item ${p.ask.keyText} of ${p.ask.source.table}` : `table ${p.ask.source.table}`;
 
-/** The dry run's plan, and the confirmation that starts the restore. */
-export function planView(ctx: ViewContext, p: PlannedRestore, keyText?: string): Html {
+/** The dry run's plan, and the confirmation that starts the restore (again, after a mistyped one). */
+export function planView(ctx: ViewContext, p: PlannedRestore, refused?: string): Html {
   const s = p.plan;
   const inPlace = p.ask.target === p.ask.source.table;
   const body = html`
+${refused ? html`<p class="warning" role="alert" id="error">${refused}</p>` : ''}
 ${s.warnings.map((w) => html`<p class="warning" role="alert">${w}</p>`)}
-<p>Restore ${what(p, keyText)} as of <time>${iso(p.ask.atMs)}</time> into <strong>${p.ask.target}</strong> (${p.ask.mode}${p.ask.createTable ? ', creating the table' : ''}). Nothing has been written yet.</p>
+<p>Restore ${what(p)} as of <time>${iso(p.ask.atMs)}</time> into <strong>${p.ask.target}</strong> (${p.ask.mode}${p.ask.createTable ? ', creating the table' : ''}). Nothing has been written yet.</p>
 ${inPlace ? html`<p class="warning" role="alert">The target is the source table itself: the restore writes over live data.</p>` : ''}
 <dl id="plan" class="counts">
 <dt>Puts</dt><dd id="plan-puts">${s.itemsPut}</dd>

@@ -1,0 +1,410 @@
+/**
+ * `npm run bench:console [-- --items N --versions K --days D --runs R --output FILE]`: the web
+ * console's pages (issue 16) timed as served (over HTTP, body read whole), side by side in one run
+ * with the core calls they make and the bare S3 requests beneath them. One backup: N items of one
+ * version each and one item of K versions, change times spread evenly over D days ending an hour
+ * before the run, written through the real stream writer (so with change metadata and the change
+ * index). Prints a table (and writes it to FILE with --output); progress goes to stderr.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { GetObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { SESSION_COOKIE } from '../console/guard';
+import type { ViewContext } from '../console/html';
+import { itemView } from '../console/item-view';
+import { type ConsoleSource, loadItem, loadTable, PAGE_ITEMS } from '../console/load';
+import { type RunningConsole, startConsole } from '../console/serve';
+import { tableView } from '../console/table-view';
+import { BackupReader } from '../core/aws/backup-reader';
+import { changesIn } from '../core/aws/changes';
+import { clientsFromEnv } from '../core/aws/clients';
+import { itemHistory } from '../core/aws/item-history';
+import { writeManifest } from '../core/aws/manifest-store';
+import { writePack } from '../core/aws/pack-writer';
+import { counted, RequestTally } from '../core/aws/request-tally';
+import { itemsPage } from '../core/aws/table-page';
+import { countChange, emptyChart } from '../core/change-chart';
+import { silentLog } from '../core/log';
+import { backupLocation, type ItemKey, objectKeyFor } from '../core/object-key';
+import type { TableManifest } from '../core/table-manifest';
+import { TaskPool } from '../core/task-pool';
+import { createVersionedBucket, deleteBucket, EventBuilder } from '../test/support/fixtures';
+import { loadStackEnv, randomName } from '../test/support/local-env';
+import { benchImage, records, writeAll } from './backup-fixture';
+
+loadStackEnv();
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const ITEMS = flag('--items', 100_000);
+/** Versions of the one busy item whose timeline is timed. */
+const VERSIONS = flag('--versions', 3_000);
+const DAYS = flag('--days', 3);
+const RUNS = flag('--runs', 5);
+const OUTPUT = args.includes('--output') ? String(args[args.indexOf('--output') + 1]) : undefined;
+/** Deleting a bucket of this many versions takes Ceph longer than the benchmark: leave it. */
+const KEEP_BUCKET_ABOVE = 20_000;
+/** The item page's reader concurrency (console/load.ts): the core call and the bare reads use it too. */
+const CONCURRENCY = 64;
+/** What a timeline paged to its newest changes would read bodies of (see the floor measured below). */
+const TIMELINE_PAGE = 100;
+const SKEW_MS = 2000;
+const TIMELINE_TARGET_MS = 1000;
+const PAGE_TARGET_MS = 500;
+const { s3, dynamodb } = clientsFromEnv();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const iso = (t: number) => new Date(t).toISOString();
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const HOT_KEY: ItemKey = { pk: { S: 'hot-item' } };
+const HOT_KEY_TEXT = JSON.stringify({ pk: 'hot-item' });
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+/** The N items (one change each) and the busy item's K changes, in change-time order. */
+function workload(events: EventBuilder, startS: number): DynamoDBRecord[] {
+  const spanS = DAYS * 86_400;
+  const at = (r: DynamoDBRecord, s: number): DynamoDBRecord => {
+    if (r.dynamodb) r.dynamodb.ApproximateCreationDateTime = s;
+    return r;
+  };
+  const items = records(events, ITEMS, 1, startS).map((r, i) =>
+    at(r, startS + Math.floor((i * spanS) / ITEMS)),
+  );
+  const hot: DynamoDBRecord[] = [];
+  for (let v = 0; v < VERSIONS; v++)
+    hot.push(
+      events.record(v === 0 ? 'INSERT' : 'MODIFY', HOT_KEY, startS + Math.floor((v * spanS) / VERSIONS), {
+        ...benchImage(0, v),
+        ...HOT_KEY,
+      }),
+    );
+  // As a stream delivers them: by change time (a stable sort keeps each item's own order).
+  const time = (r: DynamoDBRecord) => r.dynamodb?.ApproximateCreationDateTime ?? 0;
+  return [...items, ...hot].sort((a, b) => time(a) - time(b));
+}
+
+interface Timing {
+  median: number;
+  /** The first, untimed-for-the-median call (connections, JIT and caches cold). */
+  cold: number;
+}
+
+/**
+ * Times each function once as a warm-up, then RUNS rounds of all of them, the order rotated each
+ * round so none gains from always running after another (other work on the machine shifts too).
+ */
+async function sideBySide<K extends string>(
+  label: string,
+  fns: Record<K, () => Promise<unknown>>,
+): Promise<Record<K, Timing>> {
+  const names = Object.keys(fns) as K[];
+  const once = async (name: K) => {
+    const t = performance.now();
+    await fns[name]();
+    return performance.now() - t;
+  };
+  const cold = new Map<K, number>();
+  const times = new Map<K, number[]>(names.map((n) => [n, []]));
+  for (const n of names) cold.set(n, await once(n));
+  for (let run = 0; run < RUNS; run++)
+    for (let i = 0; i < names.length; i++) {
+      const n = names[(i + run) % names.length] as K;
+      times.get(n)?.push(await once(n));
+    }
+  const out = {} as Record<K, Timing>;
+  for (const n of names) {
+    const xs = times.get(n) ?? [];
+    out[n] = { median: median(xs), cold: cold.get(n) ?? 0 };
+    console.error(
+      `bench: ${label}, ${n}: median ${ms(median(xs))} of ${xs.map((x) => x.toFixed(0)).join(' / ')} (warm-up ${ms(cold.get(n) ?? 0)})`,
+    );
+  }
+  return out;
+}
+
+/** One page as a browser gets it: the session cookie, the body read whole. */
+async function getPage(c: RunningConsole, path: string): Promise<string> {
+  const res = await fetch(`${c.origin}${path}`, { headers: { cookie: `${SESSION_COOKIE}=${c.token}` } });
+  const body = await res.text();
+  if (res.status !== 200)
+    throw new Error(
+      `${path}: HTTP ${res.status}: ${/id="error">([^<]*)/.exec(body)?.[1] ?? body.slice(0, 300)}`,
+    );
+  return body;
+}
+
+/** Every version id of one object key, newest first (ListObjectVersions alone); and the pages it took. */
+async function listVersionIds(bucket: string, objectKey: string): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let pages = 0;
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: objectKey,
+        ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+        ...(versionIdMarker ? { VersionIdMarker: versionIdMarker } : {}),
+      }),
+    );
+    pages++;
+    for (const v of page.Versions ?? []) if (v.Key === objectKey && v.VersionId) ids.push(v.VersionId);
+    if (!page.IsTruncated) return { ids, pages };
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+/** GETs these versions, CONCURRENCY at once, bodies read whole. */
+async function getVersions(bucket: string, objectKey: string, ids: readonly string[]): Promise<void> {
+  const pool = new TaskPool(CONCURRENCY);
+  for (const id of ids)
+    await pool.submit(async () => {
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: id }));
+      await out.Body?.transformToString('utf8');
+    });
+  await pool.drain();
+}
+
+const match = (re: RegExp, body: string, what: string): RegExpExecArray => {
+  const m = re.exec(body);
+  if (!m) throw new Error(`the page has no ${what} (${re})`);
+  return m;
+};
+
+/** The table page's own account of its chart and of its page of items. */
+function tablePageFigures(body: string) {
+  const chart = match(
+    /id="change-counts">(\d+) changes to (\d+) items[\s\S]*?Read from (.*?), (\d+) S3 requests\./,
+    body,
+    'change counts',
+  );
+  const page = match(
+    /id="page-info">(\d+) items on this page \((\d+) keys gone through\), (.*?), (\d+) S3 requests\./,
+    body,
+    'page info',
+  );
+  return {
+    changes: Number(chart[1]),
+    chartSource: String(chart[3]),
+    chartRequests: Number(chart[4]),
+    items: Number(page[1]),
+    scanned: Number(page[2]),
+    pageSource: String(page[3]),
+    pageRequests: Number(page[4]),
+  };
+}
+
+async function main() {
+  const bucket = randomName('bench-console');
+  const table = randomName('bench-console');
+  const loc = backupLocation(bucket, table);
+  await createVersionedBucket(s3, bucket);
+  const consoles: RunningConsole[] = [];
+  try {
+    const startS = Math.floor(Date.now() / 1000) - Math.ceil(DAYS * 86_400) - 3600;
+    const recs = workload(new EventBuilder(table), startS);
+    let t = performance.now();
+    await writeAll({ s3, log: silentLog }, bucket, recs);
+    console.error(`bench: wrote ${recs.length} changes in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    // The table description the pages need (the writer records it only when it can describe a
+    // live DynamoDB table; this backup has none).
+    const manifest: TableManifest = {
+      format: 'ddb-rewind-table/1',
+      tableName: table,
+      keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      attributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      billingMode: 'PAY_PER_REQUEST',
+      streamViewType: 'NEW_AND_OLD_IMAGES',
+      coverageFromMs: startS * 1000,
+    };
+    await writeManifest(s3, loc, manifest);
+    // Pages as of "now": every version is then known to be in from its LastModified alone.
+    await sleep(SKEW_MS + 100);
+
+    const settings = { dynamodb, bucket, prefix: '', region: 'us-east-1', port: 0, allowRestore: false };
+    const served = await startConsole({ ...settings, s3, log: silentLog });
+    consoles.push(served);
+    // A second console whose S3 client counts every request (one request per page, for the counts).
+    const pageTally = new RequestTally();
+    const counting = await startConsole({ ...settings, s3: counted(s3, pageTally), log: silentLog });
+    consoles.push(counting);
+    const countedPage = async (path: string) => {
+      const before = pageTally.byOperation('s3');
+      const total = pageTally.total('s3');
+      const body = await getPage(counting, path);
+      const ops = Object.entries(pageTally.byOperation('s3'))
+        .map(([op, n]) => `${op} ${n - (before[op] ?? 0)}`)
+        .filter((s) => !s.endsWith(' 0'))
+        .join(', ');
+      return { body, requests: pageTally.total('s3') - total, ops };
+    };
+    const src: ConsoleSource = { s3, dynamodb, bucket, prefix: '', now: Date.now };
+    const ctx: ViewContext = { bucket, prefix: '', region: 'us-east-1', allowRestore: false, csrf: 'bench' };
+
+    // 1. An item's timeline: served, its reads alone, the core call alone, and the bare requests.
+    const objectKey = objectKeyFor(loc, HOT_KEY);
+    const itemAt = Date.now();
+    const itemPath = `/tables/${table}/item?key=${encodeURIComponent(HOT_KEY_TEXT)}&at=${encodeURIComponent(iso(itemAt))}`;
+    const itemBody = await getPage(served, itemPath);
+    const shown = Number(match(/Timeline: (\d+) change/, itemBody, 'timeline')[1]);
+    if (shown !== VERSIONS) throw new Error(`the timeline shows ${shown} changes, expected ${VERSIONS}`);
+    const listed = await listVersionIds(bucket, objectKey);
+    let coreRequests = 0;
+    const item = await sideBySide(`item page (${VERSIONS} versions)`, {
+      served: () => getPage(served, itemPath),
+      loadItem: () => loadItem(src, table, { key: HOT_KEY_TEXT, at: iso(itemAt) }),
+      itemHistory: async () => {
+        coreRequests = (await itemHistory(new BackupReader(s3, loc, { concurrency: CONCURRENCY }), HOT_KEY))
+          .s3Requests;
+      },
+      bare: async () => getVersions(bucket, objectKey, (await listVersionIds(bucket, objectKey)).ids),
+      listOnly: () => listVersionIds(bucket, objectKey),
+      listAndNewest: async () =>
+        getVersions(
+          bucket,
+          objectKey,
+          (await listVersionIds(bucket, objectKey)).ids.slice(0, TIMELINE_PAGE + 1),
+        ),
+    });
+    const itemData = await loadItem(src, table, { key: HOT_KEY_TEXT, at: iso(itemAt) });
+    const itemRender = await sideBySide('item page', {
+      render: async () => String(await itemView(ctx, itemData)),
+    });
+    const itemCounted = await countedPage(itemPath);
+
+    // 2. The table page's first page: without a pack (none exists yet), then with one.
+    const day = (atMs: number) => ({ sinceMs: atMs - 86_400_000, untilMs: atMs });
+    const tablePath = (atMs: number, extra = '') =>
+      `/tables/${table}?at=${encodeURIComponent(iso(atMs))}${extra}`;
+    const pageAlone = (atMs: number, usePack: boolean) =>
+      itemsPage(new BackupReader(s3, loc), {
+        atMs,
+        limit: PAGE_ITEMS,
+        budgetMs: 2_000,
+        keyNames: ['pk'],
+        usePack,
+      });
+    const noPackAt = Date.now();
+    const noPack = await sideBySide('table page before the pack', {
+      served: () => getPage(served, tablePath(noPackAt)),
+      itemsPage: () => pageAlone(noPackAt, true),
+    });
+    const noPackFigures = tablePageFigures((await countedPage(tablePath(noPackAt))).body);
+    if (!noPackFigures.pageSource.includes('no pack'))
+      throw new Error(`expected no pack: ${noPackFigures.pageSource}`);
+    t = performance.now();
+    const pack = await writePack({ s3, dynamodb, log: silentLog }, loc, { concurrency: 64 });
+    const packMs = performance.now() - t;
+    console.error(`bench: pack of ${pack.items} items: ${(packMs / 1000).toFixed(0)} s`);
+    await sleep(SKEW_MS + 100);
+    const at = Date.now();
+    const withPack = await sideBySide('table page with the pack', {
+      served: () => getPage(served, tablePath(at)),
+      loadTable: () => loadTable(src, table, { at: iso(at) }),
+      itemsPage: () => pageAlone(at, true),
+      itemsPageNoPack: () => pageAlone(at, false),
+      chart: () => {
+        const chart = emptyChart(day(at).sinceMs, at);
+        return changesIn(s3, loc, day(at), () => {}, { onChange: (c) => countChange(chart, c) });
+      },
+    });
+    const tableData = await loadTable(src, table, { at: iso(at) });
+    const tableRender = await sideBySide('table page', {
+      render: async () => String(await tableView(ctx, tableData)),
+    });
+    const pageCounted = await countedPage(tablePath(at));
+    const packFigures = tablePageFigures(pageCounted.body);
+    if (!packFigures.pageSource.startsWith('read from pack'))
+      throw new Error(`the page did not read the pack: ${packFigures.pageSource}`);
+
+    // 3. The chart's requests against the `changes` command's: the page's default day, and one hour.
+    const hourSince = (startS + (DAYS * 86_400) / 2) * 1000;
+    const hour = { sinceMs: hourSince, untilMs: hourSince + 3_600_000 };
+    const hourFigures = tablePageFigures(
+      (
+        await countedPage(
+          tablePath(
+            at,
+            `&from=${encodeURIComponent(iso(hour.sinceMs))}&to=${encodeURIComponent(iso(hour.untilMs))}`,
+          ),
+        )
+      ).body,
+    );
+    const chartCompare = async (w: { sinceMs: number; untilMs: number }) => {
+      // As console/load.ts draws it, and as `ddb-rewind changes` runs it, each through its own tally.
+      const chartTally = new RequestTally();
+      const chart = emptyChart(w.sinceMs, w.untilMs);
+      await changesIn(counted(s3, chartTally), loc, w, () => {}, { onChange: (c) => countChange(chart, c) });
+      const commandTally = new RequestTally();
+      const report = await changesIn(counted(s3, commandTally), loc, w, () => {});
+      return { chart: chartTally.total('s3'), command: commandTally.total('s3'), report };
+    };
+    const dayCompare = await chartCompare(day(at));
+    const hourCompare = await chartCompare(hour);
+
+    const met = (ok: boolean) => (ok ? 'yes' : '**no**');
+    const chartRow = (
+      name: string,
+      page: number,
+      c: Awaited<ReturnType<typeof chartCompare>>,
+    ): [string, string, string, string, string] => [
+      `chart S3 requests, ${name} (${c.report.changes} changes of ${c.report.items} items)`,
+      `${page} (page's line); ${c.chart} counted`,
+      `changesIn alone (\`ddb-rewind changes\`): ${c.command}, from the ${c.report.source}`,
+      `${(Math.max(page, c.chart) / c.command).toFixed(2)}x`,
+      `<= 1x: ${met(page <= c.command && c.chart <= c.command)}`,
+    ];
+    const rows: Array<[string, string, string, string, string]> = [
+      [
+        `item timeline, served (${VERSIONS} versions, ${(itemBody.length / 2 ** 20).toFixed(1)} MiB of HTML)`,
+        ms(item.served.median),
+        `itemHistory alone ${ms(item.itemHistory.median)} (${coreRequests} S3 requests); bare ListObjectVersions (${listed.pages} pages) + ${listed.ids.length} GetObject ${ms(item.bare.median)}; all ${CONCURRENCY} requests at once`,
+        `${(item.served.median / item.itemHistory.median).toFixed(2)}x core, ${(item.served.median / item.bare.median).toFixed(2)}x bare`,
+        `< ${TIMELINE_TARGET_MS} ms: ${met(item.served.median < TIMELINE_TARGET_MS)}`,
+      ],
+      [
+        `table page, first page with a pack, served (N=${ITEMS + 1})`,
+        ms(withPack.served.median),
+        `the same page before the pack ${ms(noPack.served.median)}; itemsPage alone ${ms(withPack.itemsPage.median)} with the pack, ${ms(withPack.itemsPageNoPack.median)} without; the chart alone (24 h) ${ms(withPack.chart.median)}`,
+        `${(withPack.served.median / noPack.served.median).toFixed(2)}x no pack, ${(withPack.served.median / withPack.itemsPage.median).toFixed(1)}x itemsPage`,
+        `< ${PAGE_TARGET_MS} ms: ${met(withPack.served.median < PAGE_TARGET_MS)}`,
+      ],
+      chartRow("the page's default window (24 h)", packFigures.chartRequests, dayCompare),
+      chartRow('one hour mid-history', hourFigures.chartRequests, hourCompare),
+    ];
+    const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, S3: Ceph RGW ${process.env.STACK_S3_STORE ?? 'memstore'}`;
+    const md = [
+      `Command: \`npm run bench:console -- ${args.join(' ')}\`  `,
+      `Machine: ${machine}  `,
+      `Workload: ${ITEMS} items x 1 version and one item x ${VERSIONS} versions, change times over ${DAYS} days ending an hour before the run, written through the stream writer (${recs.length} changes). Times are medians of ${RUNS} rounds after one warm-up, the compared calls rotated within each round; served = HTTP GET to the console in this process, body read whole.`,
+      '',
+      '| figure | measured | compared with | ratio | target met? |',
+      '| --- | --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+      '',
+      `- item page: loadItem (its reads) ${ms(item.loadItem.median)}, itemView rendering ${ms(itemRender.render.median)}; ${itemCounted.requests} S3 requests (${itemCounted.ops}); warm-up request ${ms(item.served.cold)}. Floor of a timeline paged to the newest ${TIMELINE_PAGE} changes: the listing alone ${ms(item.listOnly.median)}, with ${TIMELINE_PAGE + 1} GETs ${ms(item.listAndNewest.median)}.`,
+      `- table page with the pack: loadTable (its reads) ${ms(withPack.loadTable.median)}, tableView rendering ${ms(tableRender.render.median)}; ${pageCounted.requests} S3 requests (${pageCounted.ops}): chart ${packFigures.chartRequests} (${packFigures.changes} changes, ${packFigures.chartSource}), page ${packFigures.pageRequests} (${packFigures.items} items, ${packFigures.scanned} keys, ${packFigures.pageSource}); warm-up request ${ms(withPack.served.cold)}.`,
+      `- table page before the pack: itemsPage alone ${ms(noPack.itemsPage.median)}; chart ${noPackFigures.chartRequests} S3 requests, page ${noPackFigures.pageRequests} (${noPackFigures.items} items, ${noPackFigures.scanned} keys, ${noPackFigures.pageSource}).`,
+      `- pack ${pack.packId}: ${pack.items} items in ${(packMs / 1000).toFixed(0)} s (${pack.s3Requests} S3 requests), made between the two table pages.`,
+      '',
+    ].join('\n');
+    console.log(md);
+    if (OUTPUT) writeFileSync(OUTPUT, md);
+  } finally {
+    for (const c of consoles) await c.close();
+    if (ITEMS + VERSIONS <= KEEP_BUCKET_ABOVE) await deleteBucket(s3, bucket);
+    else
+      console.log(
+        `left bucket ${bucket} (${ITEMS + VERSIONS} versions) in place: \`npm run stack:down\` removes the local cluster with it`,
+      );
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+});
