@@ -35,6 +35,11 @@ export function registerUi(program: Command, ctx: CliContext): void {
     .action(async (o: UiOptions) => {
       // Checked up front: the same one-line refusals as every command's --bucket and --prefix.
       const prefix = backupLocation(o.bucket, 'any', o.prefix).prefix;
+      // Requests are checked against the Host the console was started as: a wildcard names no host.
+      if (o.host === '0.0.0.0' || o.host === '::')
+        throw new InputError(
+          `Expected \`--host\` to be an address or name browsers will use, got the wildcard ${o.host}: give this machine's address (the Host header is checked against it)`,
+        );
       const port = wholeNumber('--port', o.port, { min: 0, max: 65535, fallback: DEFAULT_UI_PORT });
       const clients = clientsFromEnv();
       const region = (await clients.s3.config.region()) ?? 'us-east-1';

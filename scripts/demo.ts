@@ -149,6 +149,9 @@ async function main(): Promise<void> {
   npx ddb-rewind changes --table ${table} --bucket ${bucket} --since ${new Date(boundary - 120_000).toISOString()}
   npx ddb-rewind pack --table ${table} --bucket ${bucket}   # whole-table restores then skip the per-item GETs
   npx ddb-rewind --help`);
+  step('the console: this backup in a browser (tables, changes over time, item timelines, restores)');
+  console.log(`  npm run ui -- --bucket ${bucket} --allow-restore
+  # then open the URL it prints; order#3's timeline: /tables/${table}/item?key=${encodeURIComponent('{"pk":"order#3"}')}`);
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -8,6 +9,7 @@ import { changesIn } from '../../core/aws/changes';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { sdkItemToWire, type WireItem } from '../../core/ddb-json';
 import type { Log } from '../../core/log';
+import { runCli, userEnv } from '../support/cli';
 import { createTable, EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
 import { PK_SK, scratchBackup } from '../support/scratch';
@@ -302,5 +304,58 @@ describe('the console in a browser', () => {
     expect(lines.some((l) => l.startsWith(`GET /tables/${table}/item 200`))).toBe(true);
     expect(lines.filter((l) => /order#|"pk"|placed|paid/.test(l))).toEqual([]);
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('ddb-rewind ui', () => {
+  const BIN = process.env.DDB_REWIND_TEST_CLI ?? join(__dirname, '..', '..', 'bin', 'ddb-rewind.js');
+
+  it('prints one URL that signs a browser in, serves the tables, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'ui', '--bucket', bucket, '--port', '0'], {
+      env: userEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (stdout.includes('\n')) resolve(stdout.trim());
+      });
+      child.on('exit', (code) => reject(new Error(`ui exited ${code}: ${stderr}`)));
+    });
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
+    const first = await fetch(url, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const home = await fetch(new URL('/', url), { headers: { cookie } });
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain(`data-table="${table}"`);
+    expect((await fetch(new URL('/', url))).status).toBe(401);
+    const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(stderr).toMatch(/read-only\): open the URL above; Ctrl-C stops it/);
+  });
+
+  it('refuses a bad port, a port in use and a bad bucket in one line each, exit 2', async () => {
+    const badPort = await runCli(['ui', '--bucket', bucket, '--port', '70000']);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--port/)]);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const inUse = await runCli(['ui', '--bucket', bucket, '--port', String(port)]);
+    taken.close();
+    expect(inUse.code).toBe(2);
+    expect(inUse.stderr.trim()).toBe(
+      `ddb-rewind: Port ${port} is in use: pick another with --port (0 for any free one)`,
+    );
+    const badBucket = await runCli(['ui', '--bucket', 'Not_A_Bucket', '--port', '0']);
+    expect(badBucket.code).toBe(2);
+    expect(badBucket.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--bucket/)]);
   });
 });
