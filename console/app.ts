@@ -14,10 +14,10 @@ import { keyNames } from '../core/table-manifest';
 import { csrfTokenOf, guard } from './guard';
 import { layout, type ViewContext } from './html';
 import { itemView } from './item-view';
-import { type ConsoleSource, instantOf, loadItem, loadTable, loadTables, locate } from './load';
+import { type ConsoleSource, instantOf, loadChanges, loadItem, loadTable, loadTables, locate } from './load';
 import { RestoreRuns } from './restore-runs';
 import { planView, runView } from './restore-view';
-import { tableView } from './table-view';
+import { changesView, tableView } from './table-view';
 import { tablesView } from './tables-view';
 
 export interface ConsoleSettings {
@@ -92,6 +92,9 @@ export function consoleApp(s: ConsoleSettings): Hono {
   app.get('/', async (c) => c.html(tablesView(ctx, await loadTables(src))));
   app.get('/tables/:table', async (c) =>
     c.html(tableView(ctx, await loadTable(src, c.req.param('table'), c.req.query()))),
+  );
+  app.get('/tables/:table/changes', async (c) =>
+    c.html(changesView(ctx, await loadChanges(src, c.req.param('table'), c.req.query()))),
   );
   app.get('/tables/:table/item', async (c) =>
     c.html(itemView(ctx, await loadItem(src, c.req.param('table'), c.req.query()))),

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
 import { BackupReader } from '../core/aws/backup-reader';
+import { indexCoverage } from '../core/aws/change-index-store';
 import { type ChangedItem, changesIn } from '../core/aws/changes';
 import { gapWarnings } from '../core/aws/gap-store';
 import { itemHistory } from '../core/aws/item-history';
@@ -17,7 +18,7 @@ import { horizonNote } from '../core/retention';
 import { keyNames } from '../core/table-manifest';
 import { assertNotFuture, parseInstant } from '../core/time-arg';
 import type { ItemViewData } from './item-view';
-import type { TableViewData } from './table-view';
+import type { ChangesViewData, TableViewData } from './table-view';
 
 /** What the pages read with: the clients and where the backups are. */
 export interface ConsoleSource {
@@ -59,25 +60,23 @@ export function instantOf(
   return ms;
 }
 
+/** The chart's window: `from`..`to`, by default the day before `at`. */
+function windowOf(src: ConsoleSource, q: Query, atMs: number): { fromMs: number; toMs: number } {
+  const toMs = instantOf(src, 'to', q.to, atMs);
+  const fromMs = q.from ? parseInstant('from', q.from) : toMs - 86_400_000;
+  if (fromMs >= toMs || toMs - fromMs > MAX_WINDOW_MS)
+    throw new InputError('Expected `from` to be before `to`, at most three years apart: pick another window');
+  return { fromMs, toMs };
+}
+
 export async function loadTable(src: ConsoleSource, table: string, q: Query): Promise<TableViewData> {
   const loc = locate(src, table);
   const manifest = await requireManifest(src.s3, loc);
   const atMs = instantOf(src, 'at', q.at);
-  const untilMs = instantOf(src, 'to', q.to, atMs);
-  const sinceMs = q.from ? parseInstant('from', q.from) : untilMs - 86_400_000;
-  if (sinceMs >= untilMs || untilMs - sinceMs > MAX_WINDOW_MS)
-    throw new InputError('Expected `from` to be before `to`, at most three years apart: pick another window');
-  const now = src.now();
-  await assertAnswerable(src.s3, loc, manifest, [{ flag: 'at', atMs }], now);
-  await assertAnswerable(src.s3, loc, undefined, askedInstants({ sinceMs, untilMs }, now), now);
-  const chart = emptyChart(sinceMs, untilMs);
-  const changed: ChangedItem[] = [];
-  let notListed = 0;
-  const onItem = (i: ChangedItem) => (changed.length < CHANGED_LISTED ? changed.push(i) : notListed++);
-  const reader = new BackupReader(src.s3, loc);
-  const [changes, page, warnings] = await Promise.all([
-    changesIn(src.s3, loc, { sinceMs, untilMs }, onItem, { onChange: (c) => countChange(chart, c) }),
-    itemsPage(reader, {
+  const window = windowOf(src, q, atMs);
+  await assertAnswerable(src.s3, loc, manifest, [{ flag: 'at', atMs }], src.now());
+  const [page, warnings] = await Promise.all([
+    itemsPage(new BackupReader(src.s3, loc), {
       atMs,
       limit: PAGE_ITEMS,
       budgetMs: PAGE_BUDGET_MS,
@@ -88,20 +87,40 @@ export async function loadTable(src: ConsoleSource, table: string, q: Query): Pr
     }),
     gapWarnings(src.s3, loc, atMs),
   ]);
-  changed.sort((a, b) => b.lastMs - a.lastMs);
   return {
     table,
     manifest,
     atMs,
-    chart,
-    changes,
-    changed,
-    notListed,
+    window,
     page,
     warnings,
     ...(q.prefix ? { keyPrefix: q.prefix } : {}),
     ...(q.after ? { after: q.after } : {}),
   };
+}
+
+/**
+ * The changes of a window, counted into the chart as `changes` counts them. Where the change index
+ * does not cover the window, nothing is listed unless `listing=yes` asks for it.
+ */
+export async function loadChanges(src: ConsoleSource, table: string, q: Query): Promise<ChangesViewData> {
+  const loc = locate(src, table);
+  const manifest = await requireManifest(src.s3, loc);
+  const atMs = instantOf(src, 'at', q.at);
+  const window = windowOf(src, q, atMs);
+  const span = { sinceMs: window.fromMs, untilMs: window.toMs };
+  const now = src.now();
+  await assertAnswerable(src.s3, loc, undefined, askedInstants(span, now), now);
+  const base = { table, manifest, atMs, window };
+  const uncovered = q.listing === 'yes' ? undefined : await indexCoverage(src.s3, loc, span);
+  if (uncovered) return { ...base, needsListing: uncovered };
+  const chart = emptyChart(window.fromMs, window.toMs);
+  const changed: ChangedItem[] = [];
+  let notListed = 0;
+  const onItem = (i: ChangedItem) => (changed.length < CHANGED_LISTED ? changed.push(i) : notListed++);
+  const changes = await changesIn(src.s3, loc, span, onItem, { onChange: (c) => countChange(chart, c) });
+  changed.sort((a, b) => b.lastMs - a.lastMs);
+  return { ...base, chart, changes, changed, notListed };
 }
 
 export async function loadItem(src: ConsoleSource, table: string, q: Query): Promise<ItemViewData> {

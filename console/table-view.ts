@@ -13,11 +13,8 @@ export interface TableViewData {
   table: string;
   manifest: TableManifest;
   atMs: number;
-  chart: ChangeChart;
-  changes: ChangesReport;
-  /** The first items changed in the window (the report counts them all). */
-  changed: ChangedItem[];
-  notListed: number;
+  /** The change chart's window. */
+  window: { fromMs: number; toMs: number };
   page: ItemsPage;
   keyPrefix?: string;
   /** This page's own cursor (absent on the first page). */
@@ -25,11 +22,33 @@ export interface TableViewData {
   warnings: string[];
 }
 
-/** `/tables/<table>`: changes over time, the items changed in the window, the table as of `at`. */
+export type ChangesViewData = {
+  table: string;
+  manifest: TableManifest;
+  atMs: number;
+  window: { fromMs: number; toMs: number };
+} & (
+  | {
+      chart: ChangeChart;
+      changes: ChangesReport;
+      /** The first items changed in the window (the report counts them all). */
+      changed: ChangedItem[];
+      notListed: number;
+    }
+  /** The change index cannot answer for the window: listing every version is asked for, not assumed. */
+  | { needsListing: string }
+);
+
+/**
+ * `/tables/<table>`: the table as of `at`, and the changes of a window, which the page's script
+ * fetches from `/tables/<table>/changes` (a link without script): the first page never waits on
+ * the change index.
+ */
 export function tableView(ctx: ViewContext, d: TableViewData): Html {
   const table = d.table;
   const at = iso(d.atMs);
-  const window = { from: iso(d.chart.fromMs), to: iso(d.chart.toMs) };
+  const window = { from: iso(d.window.fromMs), to: iso(d.window.toMs) };
+  const changes = href(`${tablePath(table)}/changes`, { at, ...window });
   const body = html`
 ${d.warnings.map((w) => html`<p class="warning" role="alert">${w}</p>`)}
 <form method="get" class="picker" aria-label="Time">
@@ -39,16 +58,9 @@ ${d.warnings.map((w) => html`<p class="warning" role="alert">${w}</p>`)}
 ${d.keyPrefix ? html`<input type="hidden" name="prefix" value="${d.keyPrefix}">` : ''}
 <button type="submit">Show</button>
 </form>
-<section aria-labelledby="chart-h">
-<h2 id="chart-h">Changes from <time>${window.from}</time> to <time>${window.to}</time>, per ${d.chart.step}</h2>
-<p id="change-counts">${d.changes.changes} changes to ${d.changes.items} items: ${CHART_SERIES.map((s) => `${s} ${sum(d.chart.counts[s])}`).join(', ')}.
-<span class="dim">Read from ${d.changes.source === 'index' ? 'the change index' : `a listing of every version (${d.changes.note ?? 'no change index'})`}, ${d.changes.s3Requests} S3 requests.</span></p>
-<div class="chart"><canvas id="change-chart" role="img" aria-label="Changes per ${d.chart.step}, by kind"></canvas></div>
-${jsonBlock('chart-data', { ...d.chart, table, at })}
-</section>
-<section aria-labelledby="changed-h">
-<h2 id="changed-h">Items changed in the window</h2>
-${changedList(table, d)}
+<section id="changes" data-src="${changes}" aria-live="polite">
+<h2>Changes from <time>${window.from}</time> to <time>${window.to}</time></h2>
+<p><a id="changes-link" href="${changes}">Show the changes of this window</a></p>
 </section>
 <section aria-labelledby="asof-h">
 <h2 id="asof-h">The table as of <time>${at}</time></h2>
@@ -58,14 +70,41 @@ ${ctx.allowRestore ? restoreForm(ctx, table, at) : ''}`;
   return layout(ctx, table, body, [html`<a href="${tablePath(table)}">${table}</a>`]);
 }
 
+/** `/tables/<table>/changes`: the chart and the changed items of a window (also fetched into the table page). */
+export function changesView(ctx: ViewContext, d: ChangesViewData): Html {
+  const window = { from: iso(d.window.fromMs), to: iso(d.window.toMs) };
+  const at = iso(d.atMs);
+  const body = html`<section id="changes">${changesSection(d, window, at)}</section>
+<p><a href="${href(tablePath(d.table), { at, ...window })}">The table as of <time>${at}</time></a></p>`;
+  return layout(ctx, `${d.table}: changes`, body, [html`<a href="${tablePath(d.table)}">${d.table}</a>`]);
+}
+
+function changesSection(d: ChangesViewData, window: { from: string; to: string }, at: string): Html {
+  if ('needsListing' in d)
+    return html`<h2>Changes from <time>${window.from}</time> to <time>${window.to}</time></h2>
+<p class="warning" id="needs-listing">The change index cannot answer for this window (${d.needsListing}); counting its changes means listing every version of the backup.</p>
+<p><a id="list-anyway" href="${href(`${tablePath(d.table)}/changes`, { at, ...window, listing: 'yes' })}">List every version for this window</a></p>`;
+  return html`<h2 id="chart-h">Changes from <time>${window.from}</time> to <time>${window.to}</time>, per ${d.chart.step}</h2>
+<p id="change-counts">${d.changes.changes} changes to ${d.changes.items} items: ${CHART_SERIES.map((s) => `${s} ${sum(d.chart.counts[s])}`).join(', ')}.
+<span class="dim">Read from ${d.changes.source === 'index' ? 'the change index' : `a listing of every version (${d.changes.note ?? 'no change index'})`}, ${d.changes.s3Requests} S3 requests.</span></p>
+<div class="chart"><canvas id="change-chart" role="img" aria-label="Changes per ${d.chart.step}, by kind"></canvas></div>
+${jsonBlock('chart-data', { ...d.chart, table: d.table, at })}
+<h2 id="changed-h">Items changed in the window</h2>
+${changedList(d.table, d.manifest, d)}`;
+}
+
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 function itemLink(table: string, names: readonly string[], key: Record<string, unknown>, at: string): string {
   return href(`${tablePath(table)}/item`, { key: plainKeyText(key as never, names), at });
 }
 
-function changedList(table: string, d: TableViewData): Html {
-  const names = keyNames(d.manifest);
+function changedList(
+  table: string,
+  manifest: TableManifest,
+  d: { changed: ChangedItem[]; notListed: number },
+): Html {
+  const names = keyNames(manifest);
   if (!d.changed.length) return html`<p id="changed-items" class="empty">No change in this window.</p>`;
   return html`<ol id="changed-items">${d.changed.map((c) =>
     c.key

@@ -9,6 +9,7 @@ import { changesIn } from '../../core/aws/changes';
 import { writeStreamBatch } from '../../core/aws/stream-writer';
 import { sdkItemToWire, type WireItem } from '../../core/ddb-json';
 import type { Log } from '../../core/log';
+import { withoutIndex } from '../support/change-index';
 import { runCli, userEnv } from '../support/cli';
 import { createTable, EventBuilder } from '../support/fixtures';
 import { randomName } from '../support/local-env';
@@ -131,6 +132,8 @@ describe('the console in a browser', () => {
   it('draws the changes of a window by kind, lists the changed items, and reads no more than `changes`', async () => {
     const page = await signedIn(open);
     await page.goto(`${open.origin}${tableLink(t0 + 900)}`);
+    // The table page fetches its changes section after the first paint.
+    await page.waitForSelector('#changes[data-loaded=true] #change-counts');
     const drawn = await page.evaluate(() => {
       const chart = (
         globalThis as unknown as {
@@ -147,7 +150,22 @@ describe('the console in a browser', () => {
     const alone = await changesIn(s3, loc, { sinceMs: (t0 - 60) * 1000, untilMs: (t0 + 1500) * 1000 });
     const chartRequests = Number(/(\d+) S3 requests/.exec(await text(page, '#change-counts'))?.[1]);
     expect(chartRequests).toBeLessThanOrEqual(alone.s3Requests);
+    expect(alone.source).toBe('index');
     await shot(page, 'table');
+  });
+
+  it('asks before listing every version when the change index cannot answer for the window', async () => {
+    const page = await signedIn(open);
+    const changesLink = `/tables/${table}/changes?at=${encodeURIComponent(iso(t0 + 900))}&from=${encodeURIComponent(iso(t0 - 60))}&to=${encodeURIComponent(iso(t0 + 1500))}`;
+    await withoutIndex(s3, loc, async () => {
+      await page.goto(`${open.origin}${changesLink}`);
+      expect(await text(page, '#needs-listing')).toMatch(/no change index/);
+      expect(await page.locator('#change-counts').count()).toBe(0);
+      await page.locator('#list-anyway').click();
+      expect(await text(page, '#change-counts')).toMatch(
+        /^140 changes to 120 items: insert 120, modify 15, remove 3, ttl 2, backfill 0\.\s+Read from a listing of every version/,
+      );
+    });
   });
 
   it('pages through the table as of an instant, every item once, and filters by key prefix', async () => {
