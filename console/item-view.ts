@@ -29,7 +29,7 @@ export function itemView(ctx: ViewContext, d: ItemViewData): Html {
 <section aria-labelledby="asof-h">
 <h2 id="asof-h">As of <time>${at}</time></h2>
 ${asOfView(d)}
-${ctx.allowRestore ? restoreItemForm(ctx, d, d.atMs, 'Restore this item as of this instant') : ''}
+${ctx.allowRestore ? restoreItemForm(ctx, d) : ''}
 </section>
 <section aria-labelledby="timeline-h">
 <h2 id="timeline-h">Timeline: ${h.entries.length} change${h.entries.length === 1 ? '' : 's'}, newest first</h2>
@@ -76,19 +76,22 @@ function entryView(ctx: ViewContext, d: ItemViewData, e: HistoryEntry): Html {
 <span class="event">${e.event}</span> <span class="cause">${CAUSE[e.cause] ?? e.cause}</span>
 <span class="dim">version <code>${e.versionId}</code></span></div>
 <ul class="diff">${e.changes.map(diffLine)}</ul>
-${ctx.allowRestore ? restoreItemForm(ctx, d, e.timeMs, 'Restore this version') : ''}
+${ctx.allowRestore ? html`<button type="submit" form="restore-item" name="at" value="${e.time}" class="restore-version">Restore this version…</button>` : ''}
 </li>`;
 }
 
 const diffLine = (c: AttributeChange): Html => html`<li class="${c.kind}">${formatChange(c)}</li>`;
 
-function restoreItemForm(ctx: ViewContext, d: ItemViewData, atMs: number, label: string): Html {
-  return html`<form method="post" action="${tablePath(d.table)}/restore" class="item-restore">
+/**
+ * The item's one restore form: its own button restores as of the page's instant, and each
+ * timeline entry's button (form="restore-item") submits it with that change's time instead.
+ */
+function restoreItemForm(ctx: ViewContext, d: ItemViewData): Html {
+  return html`<form method="post" action="${tablePath(d.table)}/restore" id="restore-item">
 ${csrfField(ctx)}
 <input type="hidden" name="key" value="${d.keyText}">
-<input type="hidden" name="at" value="${iso(atMs)}">
-<label>into table <input name="target" value="${d.table}" required size="18"></label>
-<button type="submit">${label}</button>
+<label>into table <input name="target" value="${d.table}" required size="24"></label>
+<button type="submit" name="at" value="${iso(d.atMs)}">Restore this item as of this instant…</button>
 </form>`;
 }
 

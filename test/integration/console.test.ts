@@ -223,9 +223,8 @@ describe('the console in a browser', () => {
     await createTable(dynamodb, target, PK_SK);
     const page = await signedIn(open);
     await page.goto(`${open.origin}${itemLink(1, t0 + 1300)}`);
-    const third = page.locator('#timeline > li').nth(2); // n: 2 -> 3
-    await third.locator('input[name=target]').fill(target);
-    await third.locator('button').click();
+    await page.locator('#restore-item input[name=target]').fill(target);
+    await page.locator('#timeline > li').nth(2).locator('button.restore-version').click(); // n: 2 -> 3
     expect(await text(page, '#plan-puts')).toBe('1');
     expect(await page.locator('#plan-diff li').allTextContents()).toEqual([
       '+ n = 3',
@@ -281,6 +280,7 @@ describe('the console in a browser', () => {
     const page = await signedIn(readOnly, { refusals: true });
     await page.goto(`${readOnly.origin}${itemLink(1, t0 + 1300)}`);
     expect(await page.locator('form[method=post]').count()).toBe(0);
+    expect(await page.locator('button.restore-version').count()).toBe(0);
     const status = await page.evaluate(async (t) => {
       const r = await fetch(`/tables/${t}/restore`, {
         method: 'POST',
