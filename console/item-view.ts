@@ -1,7 +1,9 @@
 import { html } from 'hono/html';
 import type { SingleItem } from '../core/aws/backup-reader';
-import type { HistoryEntry, ItemHistory } from '../core/aws/item-history';
+import type { HistoryPage } from '../core/aws/history-page';
+import type { HistoryEntry } from '../core/aws/item-history';
 import { formatChange, formatValue } from '../core/history-format';
+import { encodeHistoryCursor } from '../core/history-page';
 import type { AttributeChange } from '../core/item-diff';
 import type { TableManifest } from '../core/table-manifest';
 import { keyNames } from '../core/table-manifest';
@@ -13,10 +15,19 @@ export interface ItemViewData {
   /** The key as plain JSON, as in the page's URL. */
   keyText: string;
   atMs: number;
-  history: ItemHistory;
+  history: HistoryPage;
+  /** This page's own cursor (an older page of the timeline). */
+  before?: string;
   asOf: SingleItem;
   /** Why changes before some instant are not shown (retention), if they are not. */
   horizonNote?: string;
+}
+
+function timelineTitle(d: ItemViewData): string {
+  const n = d.history.entries.length;
+  const changes = `${n} change${n === 1 ? '' : 's'}`;
+  if (!d.history.older && !d.before) return `${changes}, newest first`;
+  return `${changes}${d.before ? ' before the ones shown' : ''}, newest first (${d.history.versionsListed} versions in all)`;
 }
 
 const CAUSE: Record<string, string> = { user: 'user write', ttl: 'TTL expiry', backfill: 'backfill' };
@@ -32,10 +43,15 @@ ${asOfView(d)}
 ${ctx.allowRestore ? restoreItemForm(ctx, d) : ''}
 </section>
 <section aria-labelledby="timeline-h">
-<h2 id="timeline-h">Timeline: ${h.entries.length} change${h.entries.length === 1 ? '' : 's'}, newest first</h2>
+<h2 id="timeline-h">Timeline: ${timelineTitle(d)}</h2>
 ${d.horizonNote ? html`<p class="dim">${d.horizonNote}</p>` : ''}
 ${h.duplicatesSkipped ? html`<p class="dim">${h.duplicatesSkipped} redelivered copies shown once.</p>` : ''}
-<ol id="timeline" reversed>${[...h.entries].reverse().map((e) => entryView(ctx, d, e))}</ol>
+<ol id="timeline">${[...h.entries].reverse().map((e) => entryView(ctx, d, e))}</ol>
+<nav class="pages" aria-label="Timeline pages">${d.before ? html`<a id="newest-changes" href="${href(`${tablePath(d.table)}/item`, { key: d.keyText, at })}">Newest changes</a> ` : ''}${
+    h.older
+      ? html`<a id="older-changes" rel="next" href="${href(`${tablePath(d.table)}/item`, { key: d.keyText, at, before: encodeHistoryCursor(h.older) })}">Older changes</a>`
+      : html`<span id="first-change">The item's first change${d.horizonNote ? ' since the retention horizon' : ''}.</span>`
+  }</nav>
 </section>
 <section aria-labelledby="s3-h">
 <h2 id="s3-h">Where it lives in S3</h2>

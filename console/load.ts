@@ -5,12 +5,13 @@ import { BackupReader } from '../core/aws/backup-reader';
 import { indexCoverage } from '../core/aws/change-index-store';
 import { type ChangedItem, changesIn } from '../core/aws/changes';
 import { gapWarnings } from '../core/aws/gap-store';
-import { itemHistory } from '../core/aws/item-history';
+import { historyPage } from '../core/aws/history-page';
 import { requireManifest } from '../core/aws/manifest-store';
 import { backedUpTables, type TableStatus, tableStatus } from '../core/aws/table-catalog';
 import { itemsPage } from '../core/aws/table-page';
 import { countChange, emptyChart } from '../core/change-chart';
 import { InputError } from '../core/errors';
+import { decodeHistoryCursor } from '../core/history-page';
 import { parseKeys, plainKeyText } from '../core/item-key';
 import { type BackupLocation, backupLocation, objectKeyFor } from '../core/object-key';
 import { decodeCursor } from '../core/page-cursor';
@@ -34,6 +35,8 @@ type Query = Record<string, string | undefined>;
 /** Items per table page, and how long a filtered page may scan before it returns what it found. */
 export const PAGE_ITEMS = 100;
 const PAGE_BUDGET_MS = 2_000;
+/** Changes per timeline page: the newest first, older ones a link away. */
+export const TIMELINE_CHANGES = 100;
 /** Changed items listed under the chart (the counts cover them all). */
 const CHANGED_LISTED = 200;
 /** The chart's longest window: three years of daily bars. */
@@ -133,9 +136,16 @@ export async function loadItem(src: ConsoleSource, table: string, q: Query): Pro
   const atMs = instantOf(src, 'at', q.at);
   const horizon = await assertAnswerable(src.s3, loc, manifest, [{ flag: 'at', atMs }], src.now());
   const reader = new BackupReader(src.s3, loc, { concurrency: 64 });
+  // One listing for both: a long-lived item's listing is most of the page's cost.
+  const versions = await reader.versionsOf(objectKeyFor(loc, key));
   const [history, asOf] = await Promise.all([
-    itemHistory(reader, key, horizon.kind === 'since' ? { horizonMs: horizon.fromMs } : {}),
-    reader.itemAsOf(objectKeyFor(loc, key), atMs),
+    historyPage(reader, key, {
+      limit: TIMELINE_CHANGES,
+      versions,
+      ...(q.before ? { before: decodeHistoryCursor(q.before) } : {}),
+      ...(horizon.kind === 'since' ? { horizonMs: horizon.fromMs } : {}),
+    }),
+    reader.itemAsOf(objectKeyFor(loc, key), atMs, versions),
   ]);
   return {
     table,
@@ -144,6 +154,7 @@ export async function loadItem(src: ConsoleSource, table: string, q: Query): Pro
     atMs,
     history,
     asOf,
+    ...(q.before ? { before: q.before } : {}),
     ...(horizon.kind === 'since' ? { horizonNote: horizonNote(horizon) } : {}),
   };
 }

@@ -241,12 +241,12 @@ export class BackupReader {
   }
 
   /**
-   * One item as of T: its listing, usually one HeadObject and one GetObject (3 requests). Also
-   * returns the listing and the change metadata read while deciding, for callers that say more
-   * about the item (show).
+   * One item as of T: its listing (`listed`, when the caller has it), usually one HeadObject and
+   * one GetObject (3 requests). Also returns the listing and the change metadata read while
+   * deciding, for callers that say more about the item (show, the console's item page).
    */
-  async itemAsOf(objectKey: string, atMs: number): Promise<SingleItem> {
-    const versions = await this.versionsOf(objectKey);
+  async itemAsOf(objectKey: string, atMs: number, listed?: ListedVersion[]): Promise<SingleItem> {
+    const versions = listed ?? (await this.versionsOf(objectKey));
     const metas = new Map<string, ChangeMeta | undefined>();
     const asOf = { atMs, clockSkewMs: this.clockSkewMs, metas };
     const chosen = await versionAsOf(this.s3, { bucket: this.loc.bucket, objectKey, versions }, asOf);

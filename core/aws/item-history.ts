@@ -72,7 +72,8 @@ export async function itemHistory(
   };
 }
 
-interface ReadChange {
+/** One version read: its body and its change. */
+export interface ReadChange {
   versionId: string;
   body: string;
   meta: ChangeMeta;
@@ -94,7 +95,7 @@ async function readChanges(reader: BackupReader, objectKey: string): Promise<Rea
 }
 
 /** The audit log's entries: each change once, diffed against the state before it, in the window. */
-function entriesOf(
+export function entriesOf(
   read: readonly ReadChange[],
   window: { sinceMs?: number; untilMs?: number; horizonMs?: number },
 ): { entries: HistoryEntry[]; duplicatesSkipped: number } {

@@ -189,6 +189,7 @@ describe('the console in a browser', () => {
     await page.goto(`${open.origin}${itemLink(1, t0 + 150)}`);
     const entries = page.locator('#timeline > li');
     expect(await entries.count()).toBe(6);
+    expect(await page.locator('#first-change').count()).toBe(1); // one page holds it all
     expect(await entries.locator('.event').allTextContents()).toEqual([
       'modify',
       'modify',
