@@ -2,8 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
 import { BackupReader } from '../core/aws/backup-reader';
-import { indexCoverage } from '../core/aws/change-index-store';
-import { type ChangedItem, changesIn } from '../core/aws/changes';
+import { type ChangedItem, type ChangesReport, changesIn, IndexUncoveredError } from '../core/aws/changes';
 import { gapWarnings } from '../core/aws/gap-store';
 import { historyPage } from '../core/aws/history-page';
 import { requireManifest } from '../core/aws/manifest-store';
@@ -115,13 +114,20 @@ export async function loadChanges(src: ConsoleSource, table: string, q: Query): 
   const now = src.now();
   await assertAnswerable(src.s3, loc, undefined, askedInstants(span, now), now);
   const base = { table, manifest, atMs, window };
-  const uncovered = q.listing === 'yes' ? undefined : await indexCoverage(src.s3, loc, span);
-  if (uncovered) return { ...base, needsListing: uncovered };
   const chart = emptyChart(window.fromMs, window.toMs);
   const changed: ChangedItem[] = [];
   let notListed = 0;
   const onItem = (i: ChangedItem) => (changed.length < CHANGED_LISTED ? changed.push(i) : notListed++);
-  const changes = await changesIn(src.s3, loc, span, onItem, { onChange: (c) => countChange(chart, c) });
+  let changes: ChangesReport;
+  try {
+    changes = await changesIn(src.s3, loc, span, onItem, {
+      onChange: (c) => countChange(chart, c),
+      ...(q.listing === 'yes' ? {} : { only: 'index' }),
+    });
+  } catch (err) {
+    if (err instanceof IndexUncoveredError) return { ...base, needsListing: err.reason };
+    throw err;
+  }
   changed.sort((a, b) => b.lastMs - a.lastMs);
   return { ...base, chart, changes, changed, notListed };
 }

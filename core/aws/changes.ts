@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { IndexedChange } from '../change-index';
 import type { ChangeMeta } from '../change-record';
+import { BackupStateError } from '../errors';
 import { type BackupLocation, decodeObjectKey, type ItemKey } from '../object-key';
 import { compareObjectKeys } from '../pack-format';
 import { WHOLE } from '../partition';
@@ -38,10 +39,23 @@ export type CountedChange = Pick<ChangeMeta, 'event' | 'cause' | 'timeMs'>;
 type Counted = CountedChange;
 
 export interface ChangesOptions {
-  /** `listing`: ignore the index (verify compares the two). */
-  only?: 'listing';
+  /**
+   * `listing`: ignore the index (verify compares the two). `index`: never list every version
+   * (the console asks first): an uncovered window throws IndexUncoveredError.
+   */
+  only?: 'listing' | 'index';
   /** Called with every change counted, each once. */
   onChange?: (change: CountedChange) => void;
+}
+
+/** The change index cannot answer for a window, and listing every version was not allowed. */
+export class IndexUncoveredError extends BackupStateError {
+  override readonly name = 'IndexUncoveredError';
+  constructor(readonly reason: string) {
+    super(
+      `The change index cannot answer for this window (${reason}): list every version to count its changes`,
+    );
+  }
 }
 
 /**
@@ -60,6 +74,7 @@ export async function changesIn(
   if (options.only === 'listing') return listedChanges(s3, loc, window, { onItem, options });
   const tally = new RequestTally();
   const answer = await indexedChangesIn(counted(s3, tally), loc, window);
+  if (!answer.covered && options.only === 'index') throw new IndexUncoveredError(answer.reason);
   if (!answer.covered) {
     const listed = await listedChanges(s3, loc, window, { onItem, options });
     return { ...listed, s3Requests: listed.s3Requests + tally.total('s3'), note: answer.reason };
