@@ -6,15 +6,12 @@ import { type Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import { secureHeaders } from 'hono/secure-headers';
 import { describeError } from '../cli/errors';
-import { requireManifest } from '../core/aws/manifest-store';
-import { InputError, RewindError } from '../core/errors';
-import { parseKeys, plainKeyText } from '../core/item-key';
+import { RewindError } from '../core/errors';
 import type { Log } from '../core/log';
-import { keyNames } from '../core/table-manifest';
 import { csrfTokenOf, guard } from './guard';
 import { layout, type ViewContext } from './html';
 import { itemView } from './item-view';
-import { type ConsoleSource, instantOf, loadChanges, loadItem, loadTable, loadTables, locate } from './load';
+import { type ConsoleSource, loadChanges, loadItem, loadTable, loadTables, restoreAsk } from './load';
 import { RestoreRuns } from './restore-runs';
 import { planView, runView } from './restore-view';
 import { changesView, tableView } from './table-view';
@@ -100,23 +97,8 @@ export function consoleApp(s: ConsoleSettings): Hono {
     c.html(itemView(ctx, await loadItem(src, c.req.param('table'), c.req.query()))),
   );
   app.post('/tables/:table/restore', async (c) => {
-    const form = formOf(await c.req.parseBody());
-    const source = locate(src, c.req.param('table'));
-    const manifest = await requireManifest(src.s3, source);
-    const keys = form.key ? parseKeys('key', form.key, manifest) : undefined;
-    if (keys && keys.length !== 1) throw new InputError('Expected `key` to be one item key');
-    if (!form.target) throw new InputError('Expected a target table: fill in "into table"');
-    if (form.mode !== undefined && form.mode !== 'upsert' && form.mode !== 'rewind')
-      throw new InputError(`Expected mode upsert or rewind, got \`${form.mode}\``);
-    const planned = await runs.preview({
-      source,
-      atMs: instantOf(src, 'at', form.at),
-      target: form.target,
-      mode: form.mode ?? 'upsert',
-      createTable: form.createTable === 'yes',
-      ...(keys?.[0] ? { key: keys[0], keyText: plainKeyText(keys[0], keyNames(manifest)) } : {}),
-    });
-    return c.html(planView(ctx, planned));
+    const ask = await restoreAsk(src, c.req.param('table'), formOf(await c.req.parseBody()));
+    return c.html(planView(ctx, await runs.preview(ask)));
   });
   app.post('/runs', async (c) => {
     const form = formOf(await c.req.parseBody());

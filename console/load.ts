@@ -18,6 +18,7 @@ import { horizonNote } from '../core/retention';
 import { keyNames } from '../core/table-manifest';
 import { assertNotFuture, parseInstant } from '../core/time-arg';
 import type { ItemViewData } from './item-view';
+import type { RestoreAsk } from './restore-runs';
 import type { ChangesViewData, TableViewData } from './table-view';
 
 /** What the pages read with: the clients and where the backups are. */
@@ -162,5 +163,24 @@ export async function loadItem(src: ConsoleSource, table: string, q: Query): Pro
     asOf,
     ...(q.before ? { before: q.before } : {}),
     ...(horizon.kind === 'since' ? { horizonNote: horizonNote(horizon) } : {}),
+  };
+}
+
+/** A restore form's fields, checked: the whole table, or one item (`key`), as of `at`, into `target`. */
+export async function restoreAsk(src: ConsoleSource, table: string, form: Query): Promise<RestoreAsk> {
+  const source = locate(src, table);
+  const manifest = await requireManifest(src.s3, source);
+  const keys = form.key ? parseKeys('key', form.key, manifest) : undefined;
+  if (keys && keys.length !== 1) throw new InputError('Expected `key` to be one item key');
+  if (!form.target) throw new InputError('Expected a target table: fill in "into table"');
+  if (form.mode !== undefined && form.mode !== 'upsert' && form.mode !== 'rewind')
+    throw new InputError(`Expected mode upsert or rewind, got \`${form.mode}\``);
+  return {
+    source,
+    atMs: instantOf(src, 'at', form.at),
+    target: form.target,
+    mode: form.mode ?? 'upsert',
+    createTable: form.createTable === 'yes',
+    ...(keys?.[0] ? { key: keys[0], keyText: plainKeyText(keys[0], keyNames(manifest)) } : {}),
   };
 }

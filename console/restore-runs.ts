@@ -126,7 +126,8 @@ export class RestoreRuns {
       (err: unknown) => {
         run.error = describeError(err);
         run.state = 'failed';
-        this.deps.log.warn('console restore failed', { run: run.id, error: run.error });
+        // The error's name only: a message may quote an item's values.
+        this.deps.log.warn('console restore failed', { run: run.id, error: (err as Error).name });
       },
     );
     return run;
