@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ARCHITECTURE, bundling, REPO_ROOT, RUNTIME } from './defaults';
+import { ARCHITECTURE, bundling, prebuiltFolder, REPO_ROOT, RUNTIME } from './defaults';
 import { acknowledgeRuntime } from './nag-suppressions';
 
 export interface BackupFunctionProps {
@@ -24,7 +26,7 @@ export interface BackupFunctionProps {
  * and the caller adds exactly what the code does.
  */
 export class BackupFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -36,11 +38,7 @@ export class BackupFunction extends Construct {
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
     this.logGroup.grantWrite(this.role);
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: path.join(REPO_ROOT, props.entry),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    const common: Omit<lambda.FunctionProps, 'code' | 'handler'> = {
       runtime: RUNTIME,
       architecture: ARCHITECTURE,
       memorySize: props.memorySize,
@@ -48,13 +46,35 @@ export class BackupFunction extends Construct {
       description: props.description,
       role: this.role,
       logGroup: this.logGroup,
-      bundling: bundling(),
       environment: {
         ...props.environment,
         // Bundles are minified: stack traces in the logs point at the TypeScript source instead.
         NODE_OPTIONS: '--enable-source-maps',
       },
-    });
+    };
+    const source = path.join(REPO_ROOT, props.entry);
+    const prebuilt = path.join(REPO_ROOT, prebuiltFolder(props.entry));
+    if (existsSync(source)) {
+      this.fn = new NodejsFunction(this, 'Function', {
+        ...common,
+        entry: source,
+        handler: 'handler',
+        projectRoot: REPO_ROOT,
+        depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+        bundling: bundling(),
+      });
+    } else if (existsSync(path.join(prebuilt, 'index.js'))) {
+      // The installed package: the same bundle, made by `npm run build` with the same options.
+      this.fn = new lambda.Function(this, 'Function', {
+        ...common,
+        code: lambda.Code.fromAsset(prebuilt),
+        handler: 'index.handler',
+      });
+    } else {
+      throw new Error(
+        `Neither ${source} nor the prebuilt ${prebuilt}/index.js exists: in a checkout, run npm run build; in the package, reinstall it`,
+      );
+    }
     acknowledgeRuntime(this);
   }
 }

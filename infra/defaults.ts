@@ -58,8 +58,23 @@ export const DEFAULTS = {
   failureRecorderMaxReceiveCount: 5,
 } as const;
 
-/** The repository root: Lambda entries and the lock file are found from here, not from cwd. */
+/**
+ * The repository root: Lambda entries and the lock file are found from here, not from cwd. In the
+ * installed package this is its dist/ folder, which holds the functions prebuilt (LAMBDA_ENTRIES).
+ */
 export const REPO_ROOT = path.resolve(__dirname, '..');
+
+/** Every Lambda function's entry (relative to the repository root; each exports `handler`). */
+export const LAMBDA_ENTRIES = {
+  writer: 'functions/stream-writer/handler.ts',
+  failureRecorder: 'functions/failure-recorder/handler.ts',
+  jobs: 'functions/jobs/handler.ts',
+  ensureStream: 'infra/ensure-stream/handler.ts',
+} as const;
+
+/** Where `npm run build` puts an entry's bundle (`index.js`), under the package's dist/. */
+export const prebuiltFolder = (entry: string): string =>
+  `lambda/${entry.replace(/\.ts$/, '').replaceAll('/', '-')}`;
 
 /** The writer's metric, as functions/stream-writer/handler.ts emits it (Powertools EMF). */
 export const BACKUP_LAG_METRIC = {

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { InputError } from '../core/errors';
 import { BackupFunction } from './backup-function';
 import { type AnyTable, asTable } from './cdk-types';
-import { DEFAULTS } from './defaults';
+import { DEFAULTS, LAMBDA_ENTRIES } from './defaults';
 import { acknowledgeWildcards } from './nag-suppressions';
 import { appTableFix, existingTableFix, streamViewTypeProblem } from './stream-view-type';
 
@@ -94,7 +94,7 @@ export class StreamEnabler extends Construct {
   private constructor(stack: Stack) {
     super(stack, StreamEnabler.ID);
     this.handler = new BackupFunction(this, 'OnEvent', {
-      entry: 'infra/ensure-stream/handler.ts',
+      entry: LAMBDA_ENTRIES.ensureStream,
       description: 'ddb-rewind: enables or checks the stream of each backed-up table',
       memorySize: 256,
       timeout: Duration.minutes(5),

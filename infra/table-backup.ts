@@ -35,6 +35,7 @@ import {
   failureRecorderEnvironment,
   jobEnvironment,
   jobScratchRules,
+  LAMBDA_ENTRIES,
   onFailureQueueProps,
   positiveInteger,
   restoreTargetTables,
@@ -349,7 +350,7 @@ export class TableBackup extends Construct {
 
     // Writer: stream -> S3, nothing else.
     const writer = new BackupFunction(this, 'Writer', {
-      entry: 'functions/stream-writer/handler.ts',
+      entry: LAMBDA_ENTRIES.writer,
       description: 'ddb-rewind: writes each change of the table to the backup bucket',
       memorySize: props.writerMemorySize ?? DEFAULTS.writerMemorySize,
       timeout: props.writerTimeout ?? DEFAULTS.writerTimeout,
@@ -424,7 +425,7 @@ export class TableBackup extends Construct {
 
     // Failure recorder: on-failure queue -> gap markers, nothing else.
     const recorder = new BackupFunction(this, 'FailureRecorder', {
-      entry: 'functions/failure-recorder/handler.ts',
+      entry: LAMBDA_ENTRIES.failureRecorder,
       description: 'ddb-rewind: records stream batches Lambda gave up on as gaps in the backup',
       memorySize: DEFAULTS.failureRecorderMemorySize,
       timeout: DEFAULTS.failureRecorderTimeout,
@@ -506,7 +507,7 @@ export class TableBackup extends Construct {
         kind === 'undo'
           ? undefined
           : new BackupFunction(this, title, {
-              entry: 'functions/jobs/handler.ts',
+              entry: LAMBDA_ENTRIES.jobs,
               description: `ddb-rewind: the ${kind} job's steps (plan, tasks, finish) for its state machine`,
               memorySize: restore
                 ? (props.restoreMemorySize ?? DEFAULTS.restoreMemorySize)
