@@ -1,14 +1,13 @@
 import type { ChangeMeta } from './change-record';
 import { InputError } from './errors';
-import { LATE_WRITE_MS } from './pack-guide';
 import { changeId, compareChanges, type ListedVersion } from './select-version';
 
 /**
  * Reading an item's newest changes without reading all its versions. S3 lists versions in write
  * order (LastModified), not change order, but the two are close: a version is written after its
- * change (less the clock skew) and within LATE_WRITE_MS of it. So, reading versions newest-written
- * first, once the next unread one was written at L, no unread version holds a change after
- * L + skew: every change read after that is final in its place.
+ * change (less the clock skew). So, reading versions newest-written first, once the next unread
+ * one was written at L, no unread version holds a change after L + skew: every change read after
+ * that is final in its place.
  */
 
 /** Where an older page of a timeline starts: just before this change. */
@@ -38,15 +37,14 @@ export function olderThan(r: ReadVersion, cursor: HistoryCursor | undefined): bo
   return compareRead(r, at) < 0;
 }
 
-/** The versions that may hold a change before the cursor, newest written first (delete markers aside). */
-export function candidateVersions(
-  versions: readonly ListedVersion[],
-  cursor?: HistoryCursor,
-): ListedVersion[] {
-  return versions
-    .filter((v) => !v.isDeleteMarker)
-    .filter((v) => !cursor || v.lastModifiedMs - LATE_WRITE_MS <= cursor.timeMs)
-    .sort((a, b) => b.lastModifiedMs - a.lastModifiedMs);
+/**
+ * The versions to read, newest written first (delete markers aside). An older page reads from the
+ * newest again: skipping versions written long after the cursor would rest on every version being
+ * written within LATE_WRITE_MS of its change, and a page must not silently miss a change when a
+ * version was not (a replay of old records); only "written after the change" is relied on.
+ */
+export function candidateVersions(versions: readonly ListedVersion[]): ListedVersion[] {
+  return versions.filter((v) => !v.isDeleteMarker).sort((a, b) => b.lastModifiedMs - a.lastModifiedMs);
 }
 
 /**

@@ -41,7 +41,7 @@ export async function historyPage(
   const objectKey = objectKeyFor(reader.loc, key);
   const before = reader.tally.total('s3');
   const versions = req.versions ?? (await reader.versionsOf(objectKey));
-  const candidates = candidateVersions(versions, req.before);
+  const candidates = candidateVersions(versions);
   const read: ReadChange[] = [];
   let next = 0;
   // limit + 1: the change before the oldest shown is its diff's baseline.

@@ -26,9 +26,12 @@ beforeAll(async () => {
   const deps = { s3, dynamodb, log: silentLog };
   const write = (records: ReturnType<EventBuilder['record']>[]) =>
     writeStreamBatch(deps, { bucket, concurrency: 8 }, ev.event(records));
-  // Late changes first in change time, written last: a writer that fell behind.
-  const late = Math.floor(Date.now() / 1000) - 30;
-  const lateRecords = [1, 2, 3].map((i) => ev.record('MODIFY', key, late, image(1000 + i)));
+  // Changes first in change time, written last: a replay of records three days old, more than
+  // LATE_WRITE_MS after their changes, so pages of them have cursors far older than their writes.
+  const late = Math.floor(Date.now() / 1000) - 3 * 86_400;
+  const lateRecords = Array.from({ length: 10 }, (_, i) =>
+    ev.record('MODIFY', key, late + i * 60, image(1000 + i)),
+  );
   let n = 0;
   for (let batch = 0; batch < 3; batch++) {
     const now = Math.floor(Date.now() / 1000);
@@ -48,7 +51,7 @@ beforeAll(async () => {
 describe('historyPage', () => {
   it('pages through the whole history, newest first, each page the exact tail before its cursor', async () => {
     const whole = await itemHistory(new BackupReader(s3, loc), key);
-    expect(whole.entries.length).toBe(3 + 36 + 2);
+    expect(whole.entries.length).toBe(10 + 36 + 2);
     const pages: HistoryEntry[][] = [];
     let before: HistoryCursor | undefined;
     for (let i = 0; i < 20; i++) {
@@ -69,7 +72,7 @@ describe('historyPage', () => {
     const whole = await itemHistory(new BackupReader(s3, loc), key);
     const first = await historyPage(new BackupReader(s3, loc), key, { limit: 5 });
     expect(first.entries.map(summary)).toEqual(whole.entries.slice(-5).map(summary));
-    expect(first.versionsListed).toBe(3 + 36 + 3 + 2);
+    expect(first.versionsListed).toBe(10 + 36 + 3 + 2);
     // The last batches settle once the batch written 3 s before them is next: about 2 batches read, not 4.
     expect(first.s3Requests).toBeLessThan(whole.s3Requests);
   });
