@@ -1,10 +1,13 @@
 /**
  * `npm run bench:console [-- --items N --versions K --days D --runs R --output FILE]`: the web
  * console's pages (issue 16) timed as served (over HTTP, body read whole), side by side in one run
- * with the core calls they make and the bare S3 requests beneath them. One backup: N items of one
- * version each and one item of K versions, change times spread evenly over D days ending an hour
- * before the run, written through the real stream writer (so with change metadata and the change
- * index). Prints a table (and writes it to FILE with --output); progress goes to stderr.
+ * with the core calls they make and the bare S3 requests beneath them. One backup, written through
+ * the real stream writer (so with change metadata and the change index): N items of one version
+ * each, change times spread evenly over D days ending an hour before the run; one item of K
+ * versions written as it changed (change time = write time, as a writer keeping up does); and one
+ * item of K versions whose changes spread over the same D days, written during the run (versions
+ * written up to D days after their change, as a replay of old records would be). Prints a table
+ * (and writes it to FILE with --output); progress goes to stderr.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -13,17 +16,19 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { SESSION_COOKIE } from '../console/guard';
 import type { ViewContext } from '../console/html';
 import { itemView } from '../console/item-view';
-import { type ConsoleSource, loadItem, loadTable, PAGE_ITEMS } from '../console/load';
+import { type ConsoleSource, loadItem, loadTable, PAGE_ITEMS, TIMELINE_CHANGES } from '../console/load';
 import { type RunningConsole, startConsole } from '../console/serve';
 import { tableView } from '../console/table-view';
 import { askedInstants, assertAnswerable } from '../core/aws/backup-check';
 import { BackupReader } from '../core/aws/backup-reader';
 import { changesIn } from '../core/aws/changes';
 import { clientsFromEnv } from '../core/aws/clients';
+import { historyPage } from '../core/aws/history-page';
 import { itemHistory } from '../core/aws/item-history';
 import { requireManifest, writeManifest } from '../core/aws/manifest-store';
 import { writePack } from '../core/aws/pack-writer';
 import { counted, RequestTally } from '../core/aws/request-tally';
+import { writeStreamBatch } from '../core/aws/stream-writer';
 import { itemsPage } from '../core/aws/table-page';
 import { countChange, emptyChart } from '../core/change-chart';
 import { silentLog } from '../core/log';
@@ -32,7 +37,7 @@ import type { TableManifest } from '../core/table-manifest';
 import { TaskPool } from '../core/task-pool';
 import { createVersionedBucket, deleteBucket, EventBuilder } from '../test/support/fixtures';
 import { loadStackEnv, randomName } from '../test/support/local-env';
-import { benchImage, records, writeAll } from './backup-fixture';
+import { benchImage, records } from './backup-fixture';
 
 loadStackEnv();
 const args = process.argv.slice(2);
@@ -41,7 +46,7 @@ const flag = (name: string, fallback: number) => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const ITEMS = flag('--items', 100_000);
-/** Versions of the one busy item whose timeline is timed. */
+/** Versions of each of the two busy items whose timelines are timed. */
 const VERSIONS = flag('--versions', 3_000);
 const DAYS = flag('--days', 3);
 const RUNS = flag('--runs', 5);
@@ -50,8 +55,6 @@ const OUTPUT = args.includes('--output') ? String(args[args.indexOf('--output') 
 const KEEP_BUCKET_ABOVE = 20_000;
 /** The item page's reader concurrency (console/load.ts): the core call and the bare reads use it too. */
 const CONCURRENCY = 64;
-/** What a timeline paged to its newest changes would read bodies of (see the floor measured below). */
-const TIMELINE_PAGE = 100;
 const SKEW_MS = 2000;
 const TIMELINE_TARGET_MS = 1000;
 const PAGE_TARGET_MS = 500;
@@ -59,12 +62,21 @@ const { s3, dynamodb } = clientsFromEnv();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const iso = (t: number) => new Date(t).toISOString();
 const ms = (x: number) => `${x.toFixed(0)} ms`;
-const HOT_KEY: ItemKey = { pk: { S: 'hot-item' } };
-const HOT_KEY_TEXT = JSON.stringify({ pk: 'hot-item' });
+/** Written as it changed. */
+const LIVE_KEY: ItemKey = { pk: { S: 'live-item' } };
+/** Written up to DAYS days after its changes. */
+const LATE_KEY: ItemKey = { pk: { S: 'late-item' } };
+const keyText = (k: ItemKey): string => JSON.stringify({ pk: (k.pk as { S: string }).S });
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
-/** The N items (one change each) and the busy item's K changes, in change-time order. */
-function workload(events: EventBuilder, startS: number): DynamoDBRecord[] {
+/**
+ * The N items (one change each) and the late item's K changes, in change-time order, with the
+ * live item's K changes spread among them (their change times are set as they are written).
+ */
+function workload(
+  events: EventBuilder,
+  startS: number,
+): { recs: DynamoDBRecord[]; live: Set<DynamoDBRecord> } {
   const spanS = DAYS * 86_400;
   const at = (r: DynamoDBRecord, s: number): DynamoDBRecord => {
     if (r.dynamodb) r.dynamodb.ApproximateCreationDateTime = s;
@@ -73,17 +85,41 @@ function workload(events: EventBuilder, startS: number): DynamoDBRecord[] {
   const items = records(events, ITEMS, 1, startS).map((r, i) =>
     at(r, startS + Math.floor((i * spanS) / ITEMS)),
   );
-  const hot: DynamoDBRecord[] = [];
-  for (let v = 0; v < VERSIONS; v++)
-    hot.push(
-      events.record(v === 0 ? 'INSERT' : 'MODIFY', HOT_KEY, startS + Math.floor((v * spanS) / VERSIONS), {
-        ...benchImage(0, v),
-        ...HOT_KEY,
-      }),
-    );
+  const busy = (key: ItemKey, v: number, s: number) =>
+    events.record(v === 0 ? 'INSERT' : 'MODIFY', key, s, { ...benchImage(0, v), ...key });
+  const late: DynamoDBRecord[] = [];
+  const live: DynamoDBRecord[] = [];
+  for (let v = 0; v < VERSIONS; v++) {
+    const s = startS + Math.floor((v * spanS) / VERSIONS);
+    late.push(busy(LATE_KEY, v, s));
+    // Placed among the others by this time; written with the time it is written at.
+    live.push(busy(LIVE_KEY, v, s));
+  }
   // As a stream delivers them: by change time (a stable sort keeps each item's own order).
   const time = (r: DynamoDBRecord) => r.dynamodb?.ApproximateCreationDateTime ?? 0;
-  return [...items, ...hot].sort((a, b) => time(a) - time(b));
+  return { recs: [...items, ...late, ...live].sort((a, b) => time(a) - time(b)), live: new Set(live) };
+}
+
+/**
+ * Backs the records up through the real stream writer as bench/backup-fixture.ts's writeAll does
+ * (100 records a batch, 4 batches at once), the live item's change times set to the batch's start.
+ */
+async function writeBackup(bucket: string, recs: DynamoDBRecord[], live: Set<DynamoDBRecord>): Promise<void> {
+  const pool = new TaskPool(4);
+  for (let i = 0; i < recs.length; i += 100) {
+    const batch = recs.slice(i, i + 100);
+    await pool.submit(async () => {
+      const now = Math.floor(Date.now() / 1000);
+      for (const r of batch) if (live.has(r) && r.dynamodb) r.dynamodb.ApproximateCreationDateTime = now;
+      const out = await writeStreamBatch(
+        { s3, log: silentLog },
+        { bucket, concurrency: 8 },
+        { Records: batch },
+      );
+      if (out.failed) throw new Error(`${out.failed} changes of a batch not written`);
+    });
+  }
+  await pool.drain();
 }
 
 interface Timing {
@@ -176,6 +212,21 @@ const match = (re: RegExp, body: string, what: string): RegExpExecArray => {
   return m;
 };
 
+/** Every page of an item's timeline, following its "older changes" links: what they show in all. */
+async function walkTimeline(c: RunningConsole, firstPath: string) {
+  const versions = new Set<string>();
+  let pages = 0;
+  let path: string | undefined = firstPath;
+  const t = performance.now();
+  while (path) {
+    const body = await getPage(c, path);
+    pages++;
+    for (const m of body.matchAll(/data-version="([^"]+)"/g)) versions.add(m[1] as string);
+    path = /id="older-changes"[^>]* href="([^"]+)"/.exec(body)?.[1]?.replaceAll('&amp;', '&');
+  }
+  return { pages, changes: versions.size, ms: performance.now() - t };
+}
+
 /** The table page's own account of its page of items. */
 function pageFigures(body: string) {
   const page = match(
@@ -209,9 +260,9 @@ async function main() {
   const consoles: RunningConsole[] = [];
   try {
     const startS = Math.floor(Date.now() / 1000) - Math.ceil(DAYS * 86_400) - 3600;
-    const recs = workload(new EventBuilder(table), startS);
+    const { recs, live } = workload(new EventBuilder(table), startS);
     let t = performance.now();
-    await writeAll({ s3, log: silentLog }, bucket, recs);
+    await writeBackup(bucket, recs, live);
     console.error(`bench: wrote ${recs.length} changes in ${((performance.now() - t) / 1000).toFixed(0)} s`);
     // The table description the pages need (the writer records it only when it can describe a
     // live DynamoDB table; this backup has none).
@@ -248,36 +299,58 @@ async function main() {
     const src: ConsoleSource = { s3, dynamodb, bucket, prefix: '', now: Date.now };
     const ctx: ViewContext = { bucket, prefix: '', region: 'us-east-1', allowRestore: false, csrf: 'bench' };
 
-    // 1. An item's timeline: served, its reads alone, the core call alone, and the bare requests.
-    const objectKey = objectKeyFor(loc, HOT_KEY);
+    // 1. An item's timeline (its first page): served, its reads alone, the core calls alone, and the
+    // bare requests beneath them; then every older page walked, to check that all changes show.
     const itemAt = Date.now();
-    const itemPath = `/tables/${table}/item?key=${encodeURIComponent(HOT_KEY_TEXT)}&at=${encodeURIComponent(iso(itemAt))}`;
-    const itemBody = await getPage(served, itemPath);
-    const shown = Number(match(/Timeline: (\d+) change/, itemBody, 'timeline')[1]);
-    if (shown !== VERSIONS) throw new Error(`the timeline shows ${shown} changes, expected ${VERSIONS}`);
-    const listed = await listVersionIds(bucket, objectKey);
-    let coreRequests = 0;
-    const item = await sideBySide(`item page (${VERSIONS} versions)`, {
-      served: () => getPage(served, itemPath),
-      loadItem: () => loadItem(src, table, { key: HOT_KEY_TEXT, at: iso(itemAt) }),
-      itemHistory: async () => {
-        coreRequests = (await itemHistory(new BackupReader(s3, loc, { concurrency: CONCURRENCY }), HOT_KEY))
-          .s3Requests;
+    const itemPath = (k: ItemKey) =>
+      `/tables/${table}/item?key=${encodeURIComponent(keyText(k))}&at=${encodeURIComponent(iso(itemAt))}`;
+    const liveObject = objectKeyFor(loc, LIVE_KEY);
+    const firstBody = await getPage(served, itemPath(LIVE_KEY));
+    const heading = match(
+      /Timeline: (\d+) changes?[^<]*?(?:\((\d+) versions in all\))?</,
+      firstBody,
+      'timeline',
+    );
+    if (
+      Number(heading[1]) !== Math.min(TIMELINE_CHANGES, VERSIONS) ||
+      Number(heading[2] ?? VERSIONS) !== VERSIONS
+    )
+      throw new Error(`unexpected timeline heading: ${heading[0]}`);
+    const listed = await listVersionIds(bucket, liveObject);
+    const reader = () => new BackupReader(s3, loc, { concurrency: CONCURRENCY });
+    let pageRequests = 0;
+    let fullRequests = 0;
+    const item = await sideBySide(`item page, ${VERSIONS} versions written as they changed`, {
+      served: () => getPage(served, itemPath(LIVE_KEY)),
+      loadItem: () => loadItem(src, table, { key: keyText(LIVE_KEY), at: iso(itemAt) }),
+      historyPage: async () => {
+        pageRequests = (await historyPage(reader(), LIVE_KEY, { limit: TIMELINE_CHANGES })).s3Requests;
       },
-      bare: async () => getVersions(bucket, objectKey, (await listVersionIds(bucket, objectKey)).ids),
-      listOnly: () => listVersionIds(bucket, objectKey),
-      listAndNewest: async () =>
+      itemHistory: async () => {
+        fullRequests = (await itemHistory(reader(), LIVE_KEY)).s3Requests;
+      },
+      bareNewest: async () =>
         getVersions(
           bucket,
-          objectKey,
-          (await listVersionIds(bucket, objectKey)).ids.slice(0, TIMELINE_PAGE + 1),
+          liveObject,
+          (await listVersionIds(bucket, liveObject)).ids.slice(0, TIMELINE_CHANGES + 1),
         ),
+      bareAll: async () => getVersions(bucket, liveObject, (await listVersionIds(bucket, liveObject)).ids),
     });
-    const itemData = await loadItem(src, table, { key: HOT_KEY_TEXT, at: iso(itemAt) });
+    const itemData = await loadItem(src, table, { key: keyText(LIVE_KEY), at: iso(itemAt) });
     const itemRender = await sideBySide('item page', {
       render: async () => String(await itemView(ctx, itemData)),
     });
-    const itemCounted = await countedPage(itemPath);
+    const itemCounted = await countedPage(itemPath(LIVE_KEY));
+    const liveWalk = await walkTimeline(served, itemPath(LIVE_KEY));
+    const late = await sideBySide(`item page, ${VERSIONS} versions written up to ${DAYS} days late`, {
+      served: () => getPage(served, itemPath(LATE_KEY)),
+    });
+    const lateCounted = await countedPage(itemPath(LATE_KEY));
+    const lateWalk = await walkTimeline(served, itemPath(LATE_KEY));
+    console.error(
+      `bench: timelines walked: live ${liveWalk.changes} changes in ${liveWalk.pages} pages, late ${lateWalk.changes} in ${lateWalk.pages}`,
+    );
 
     // 2. The table page's first page: without a pack (none exists yet), then with one. Its changes
     // section is a request of its own (/tables/<t>/changes), fetched by the page's script after it.
@@ -371,14 +444,21 @@ async function main() {
     ];
     const rows: Array<[string, string, string, string, string]> = [
       [
-        `item timeline, served (${VERSIONS} versions, ${(itemBody.length / 2 ** 20).toFixed(1)} MiB of HTML)`,
+        `item timeline, first page served (newest ${TIMELINE_CHANGES} of ${VERSIONS} changes, written as they changed)`,
         ms(item.served.median),
-        `itemHistory alone ${ms(item.itemHistory.median)} (${coreRequests} S3 requests); bare ListObjectVersions (${listed.pages} pages) + ${listed.ids.length} GetObject ${ms(item.bare.median)}; all ${CONCURRENCY} requests at once`,
-        `${(item.served.median / item.itemHistory.median).toFixed(2)}x core, ${(item.served.median / item.bare.median).toFixed(2)}x bare`,
-        `< ${TIMELINE_TARGET_MS} ms: ${met(item.served.median < TIMELINE_TARGET_MS)}`,
+        `historyPage alone ${ms(item.historyPage.median)} (${pageRequests} S3 requests); bare ListObjectVersions (${listed.pages} pages) + ${TIMELINE_CHANGES + 1} GetObject ${ms(item.bareNewest.median)}. Reading every version: itemHistory ${ms(item.itemHistory.median)} (${fullRequests} requests), bare listing + ${listed.ids.length} GetObject ${ms(item.bareAll.median)}. All ${CONCURRENCY} requests at once`,
+        `${(item.served.median / item.historyPage.median).toFixed(2)}x historyPage, ${(item.served.median / item.bareNewest.median).toFixed(2)}x bare newest, ${(item.served.median / item.bareAll.median).toFixed(2)}x bare all`,
+        `< ${TIMELINE_TARGET_MS} ms: ${met(item.served.median < TIMELINE_TARGET_MS)}; every change reachable (${liveWalk.changes} of ${VERSIONS} in ${liveWalk.pages} pages): ${met(liveWalk.changes === VERSIONS)}`,
       ],
       [
-        `table page, first page with a pack, served (N=${ITEMS + 1})`,
+        `item timeline, first page served (${VERSIONS} changes over ${DAYS} days, written during the run)`,
+        ms(late.served.median),
+        `bare listing + ${VERSIONS} GetObject (above) ${ms(item.bareAll.median)}; ${lateCounted.requests} S3 requests (${lateCounted.ops})`,
+        `${(late.served.median / item.bareAll.median).toFixed(2)}x bare all`,
+        `< ${TIMELINE_TARGET_MS} ms: ${met(late.served.median < TIMELINE_TARGET_MS)}; every change reachable (${lateWalk.changes} of ${VERSIONS} in ${lateWalk.pages} pages): ${met(lateWalk.changes === VERSIONS)}`,
+      ],
+      [
+        `table page, first page with a pack, served (N=${ITEMS + 2})`,
         ms(withPack.served.median),
         `the same page before the pack ${ms(noPack.served.median)}; itemsPage alone ${ms(withPack.itemsPage.median)} with the pack, ${ms(withPack.itemsPageNoPack.median)} without. Its changes section (24 h, fetched after it) ${ms(withPack.changesServed.median)}, changesIn alone ${ms(withPack.changesIn.median)}`,
         `${(withPack.served.median / noPack.served.median).toFixed(2)}x no pack, ${(withPack.served.median / withPack.itemsPage.median).toFixed(1)}x itemsPage`,
@@ -391,13 +471,13 @@ async function main() {
     const md = [
       `Command: \`npm run bench:console -- ${args.join(' ')}\`  `,
       `Machine: ${machine}  `,
-      `Workload: ${ITEMS} items x 1 version and one item x ${VERSIONS} versions, change times over ${DAYS} days ending an hour before the run, written through the stream writer (${recs.length} changes). Times are medians of ${RUNS} rounds after one warm-up, the compared calls rotated within each round; served = HTTP GET to the console in this process, body read whole.`,
+      `Workload: ${ITEMS} items x 1 version, change times over ${DAYS} days ending an hour before the run; one item of ${VERSIONS} versions written as it changed; one of ${VERSIONS} versions with change times over the same ${DAYS} days; all written through the stream writer during the run (${recs.length} changes). Times are medians of ${RUNS} rounds after one warm-up, the compared calls rotated within each round; served = HTTP GET to the console in this process, body read whole.`,
       '',
       '| figure | measured | compared with | ratio | target met? |',
       '| --- | --- | --- | --- | --- |',
       ...rows.map((r) => `| ${r.join(' | ')} |`),
       '',
-      `- item page: loadItem (its reads) ${ms(item.loadItem.median)}, itemView rendering ${ms(itemRender.render.median)}; ${itemCounted.requests} S3 requests (${itemCounted.ops}); warm-up request ${ms(item.served.cold)}. Floor of a timeline paged to the newest ${TIMELINE_PAGE} changes: the listing alone ${ms(item.listOnly.median)}, with ${TIMELINE_PAGE + 1} GETs ${ms(item.listAndNewest.median)}.`,
+      `- item page (written as it changed): loadItem (its reads) ${ms(item.loadItem.median)}, itemView rendering ${ms(itemRender.render.median)}; ${itemCounted.requests} S3 requests (${itemCounted.ops}); warm-up request ${ms(item.served.cold)}; every page walked in ${ms(liveWalk.ms)}. Written late: warm-up request ${ms(late.served.cold)}; every page walked in ${ms(lateWalk.ms)}.`,
       `- table page with the pack: loadTable (its reads) ${ms(withPack.loadTable.median)}, tableView rendering ${ms(tableRender.render.median)}; ${pageCounted.requests} S3 requests (${pageCounted.ops}), ${packFigures.requests} of them the page of items (${packFigures.items} items, ${packFigures.scanned} keys, ${packFigures.source}); warm-up request ${ms(withPack.served.cold)}.`,
       `- table page before the pack: itemsPage alone ${ms(noPack.itemsPage.median)}; ${noPackCounted.requests} S3 requests (${noPackCounted.ops}), ${noPackFigures.requests} of them the page of items (${noPackFigures.items} items, ${noPackFigures.scanned} keys, ${noPackFigures.source}).`,
       `- changes section, 24 h: ${dayCompare.endpoint.requests} S3 requests (${dayCompare.endpoint.ops}); the command's ${dayCompare.command.total}. One hour: ${hourCompare.endpoint.requests} (${hourCompare.endpoint.ops}); the command's ${hourCompare.command.total}.`,
@@ -408,10 +488,10 @@ async function main() {
     if (OUTPUT) writeFileSync(OUTPUT, md);
   } finally {
     for (const c of consoles) await c.close();
-    if (ITEMS + VERSIONS <= KEEP_BUCKET_ABOVE) await deleteBucket(s3, bucket);
+    if (ITEMS + 2 * VERSIONS <= KEEP_BUCKET_ABOVE) await deleteBucket(s3, bucket);
     else
       console.log(
-        `left bucket ${bucket} (${ITEMS + VERSIONS} versions) in place: \`npm run stack:down\` removes the local cluster with it`,
+        `left bucket ${bucket} (${ITEMS + 2 * VERSIONS} versions) in place: \`npm run stack:down\` removes the local cluster with it`,
       );
   }
 }
