@@ -12,6 +12,7 @@ import { countChange, emptyChart } from '../core/change-chart';
 import { InputError } from '../core/errors';
 import { decodeHistoryCursor } from '../core/history-page';
 import { parseKeys, plainKeyText } from '../core/item-key';
+import { NewestItems } from '../core/newest-items';
 import { type BackupLocation, backupLocation, objectKeyFor } from '../core/object-key';
 import { decodeCursor } from '../core/page-cursor';
 import { horizonNote } from '../core/retention';
@@ -116,9 +117,8 @@ export async function loadChanges(src: ConsoleSource, table: string, q: Query): 
   await assertAnswerable(src.s3, loc, undefined, askedInstants(span, now), now);
   const base = { table, manifest, atMs, window };
   const chart = emptyChart(window.fromMs, window.toMs);
-  const changed: ChangedItem[] = [];
-  let notListed = 0;
-  const onItem = (i: ChangedItem) => (changed.length < CHANGED_LISTED ? changed.push(i) : notListed++);
+  const newest = new NewestItems<ChangedItem>(CHANGED_LISTED);
+  const onItem = (i: ChangedItem) => newest.offer(i);
   let changes: ChangesReport;
   try {
     changes = await changesIn(src.s3, loc, span, onItem, {
@@ -129,7 +129,7 @@ export async function loadChanges(src: ConsoleSource, table: string, q: Query): 
     if (err instanceof IndexUncoveredError) return { ...base, needsListing: err.reason };
     throw err;
   }
-  changed.sort((a, b) => b.lastMs - a.lastMs);
+  const { items: changed, notListed } = newest.result();
   return { ...base, chart, changes, changed, notListed };
 }
 

@@ -97,8 +97,8 @@ export interface ScanRequest {
   /** Checked before each object key: once true, no new key starts (see ScanStats.remaining). */
   deadline?: Deadline;
   /**
-   * Hash prefixes read at once. 1 with `ordered` hands items over in object-key order across
-   * prefixes (the console's pages). @default 16
+   * Hash prefixes read at once; 1 with `ordered` hands items over in object-key order across
+   * prefixes. @default 16
    */
   prefixesAtOnce?: number;
 }
