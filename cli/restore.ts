@@ -14,6 +14,7 @@ import { runJob } from '../core/aws/run-job';
 import { InputError } from '../core/errors';
 import { parseKeys } from '../core/item-key';
 import { MAX_PARTITIONS } from '../core/job-parts';
+import { progressTracker } from '../core/restore-progress';
 import { parseInstant } from '../core/time-arg';
 import type { CliContext } from './context';
 import { instantOf, jsonOrFile, type LocationOptions, locationOf, positiveInt } from './options';
@@ -142,18 +143,10 @@ const TASKS_IN_FLIGHT = 4;
 
 /** The bar shows all partitions together: each reports its own running summary. */
 function progressOf(bar: SingleBar | undefined): NonNullable<RestoreJobContext['onProgress']> {
-  const running = new Set<Readonly<RestoreSummary>>();
+  const track = progressTracker();
   return (s) => {
-    running.add(s);
-    let put = 0;
-    let deleted = 0;
-    let unchanged = 0;
-    for (const r of running) {
-      put += r.itemsPut;
-      deleted += r.itemsDeleted;
-      unchanged += r.itemsUnchanged;
-    }
-    bar?.update(put + deleted + unchanged, { put, deleted, unchanged });
+    const p = track(s);
+    bar?.update(p.put + p.deleted + p.unchanged, p);
   };
 }
 

@@ -16,6 +16,7 @@ import { InputError } from '../core/errors';
 import { type AttributeChange, diffItems } from '../core/item-diff';
 import type { Log } from '../core/log';
 import { type BackupLocation, type ItemKey, objectKeyFor } from '../core/object-key';
+import { progressTracker, type RestoreProgress } from '../core/restore-progress';
 
 /** What a restore form asks for. */
 export interface RestoreAsk {
@@ -44,7 +45,7 @@ export interface RestoreRun {
   id: string;
   ask: RestoreAsk;
   state: 'running' | 'done' | 'failed';
-  progress: { put: number; deleted: number; unchanged: number };
+  progress: RestoreProgress;
   summary?: RestoreJobSummary;
   error?: string;
   startedMs: number;
@@ -107,15 +108,9 @@ export class RestoreRuns {
       startedMs: this.now(),
     };
     this.runs.set(run.id, run);
-    const running = new Set<Readonly<RestoreSummary>>();
+    const track = progressTracker();
     const onProgress = (s: Readonly<RestoreSummary>) => {
-      running.add(s);
-      run.progress = { put: 0, deleted: 0, unchanged: 0 };
-      for (const r of running) {
-        run.progress.put += r.itemsPut;
-        run.progress.deleted += r.itemsDeleted;
-        run.progress.unchanged += r.itemsUnchanged;
-      }
+      run.progress = track(s);
     };
     const ctx: RestoreJobContext = { ...this.deps, onProgress };
     runJob(ctx, restoreJob, jobRequest(planned.ask)).then(
