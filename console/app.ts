@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -159,11 +159,7 @@ function ownAsset(name: string): string {
     join(__dirname, 'assets', name),
     join(__dirname, '..', '..', 'console', 'assets', name),
   ];
-  for (const p of candidates) {
-    try {
-      readFileSync(p);
-      return p;
-    } catch {}
-  }
-  throw new Error(`console asset ${name} not found next to ${__dirname}`);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`console asset ${name} not found next to ${__dirname}`);
+  return found;
 }
