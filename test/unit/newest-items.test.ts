@@ -5,7 +5,9 @@ describe('NewestItems', () => {
     const newest = new NewestItems<{ id: number; lastMs: number }>(3);
     // Arrival order unrelated to time (items come in key order): the newest arrive last.
     const times = [5, 1, 9, 3, 7, 2, 8, 4, 6, 10, 12, 11];
-    times.forEach((lastMs, id) => newest.offer({ id, lastMs }));
+    times.forEach((lastMs, id) => {
+      newest.offer({ id, lastMs });
+    });
     const { items, notListed } = newest.result();
     expect(items.map((i) => i.lastMs)).toEqual([12, 11, 10]);
     expect(notListed).toBe(times.length - 3);
